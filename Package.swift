@@ -1,0 +1,54 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+  .swiftLanguageMode(.v6),
+  .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+  name: "apssh-swift",
+  platforms: [.macOS(.v15)],
+  products: [
+    .library(name: "AsyncJobs", targets: ["AsyncJobs"]),
+    .library(name: "SshClient", targets: ["SshClient"]),
+    .library(name: "Inventory", targets: ["Inventory"]),
+    .library(name: "Testbed", targets: ["Testbed"]),
+    .executable(name: "aptestbed", targets: ["aptestbed"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+  ],
+  targets: [
+    // Scheduler: no dependency on anything SSH.
+    .target(name: "AsyncJobs", swiftSettings: strict),
+
+    // libssh2, through pkg-config (Debian: libssh2-1-dev).
+    .systemLibrary(
+      name: "CLibSSH2", pkgConfig: "libssh2",
+      providers: [.apt(["libssh2-1-dev"]), .brew(["libssh2"])]),
+    .target(name: "SshClient", dependencies: ["CLibSSH2"], swiftSettings: strict),
+
+    // Host inventories, target grammar, ranges.
+    .target(
+      name: "Inventory", dependencies: [.product(name: "Yams", package: "Yams")],
+      swiftSettings: strict),
+
+    // A local fleet of real sshd hosts on loopback.
+    .target(name: "Testbed", swiftSettings: strict),
+    .executableTarget(
+      name: "aptestbed",
+      dependencies: ["Testbed", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+      swiftSettings: strict),
+
+    .executableTarget(
+      name: "asyncjobs-bench", dependencies: ["AsyncJobs"], path: "benchmarks/asyncjobs",
+      swiftSettings: strict),
+
+    .testTarget(name: "AsyncJobsTests", dependencies: ["AsyncJobs"], swiftSettings: strict),
+    .testTarget(name: "SshClientTests", dependencies: ["SshClient", "Testbed"], swiftSettings: strict),
+    .testTarget(name: "TestbedTests", dependencies: ["Testbed"], swiftSettings: strict),
+    .testTarget(name: "InventoryTests", dependencies: ["Inventory"], swiftSettings: strict),
+  ]
+)

@@ -1,0 +1,12 @@
+#ifndef CLIBSSH2_SHIM_H
+#define CLIBSSH2_SHIM_H
+#include <libssh2.h>
+#include <libssh2_sftp.h>
+#include <libssh2_publickey.h>
+
+/* Macros that Swift cannot import, as inline functions. */
+static inline int clibssh2_error_eagain(void) { return LIBSSH2_ERROR_EAGAIN; }
+static inline int clibssh2_session_block_inbound(void) { return LIBSSH2_SESSION_BLOCK_INBOUND; }
+static inline int clibssh2_session_block_outbound(void) { return LIBSSH2_SESSION_BLOCK_OUTBOUND; }
+static inline unsigned long clibssh2_version_num(void) { return LIBSSH2_VERSION_NUM; }
+#endif
