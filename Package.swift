@@ -19,6 +19,7 @@ let package = Package(
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+    .package(url: "https://github.com/stencilproject/Stencil", from: "0.15.1"),
   ],
   targets: [
     // Scheduler: no dependency on anything SSH.
@@ -32,7 +33,11 @@ let package = Package(
 
     // Host inventories, target grammar, ranges.
     .target(
-      name: "Inventory", dependencies: [.product(name: "Yams", package: "Yams")],
+      name: "Inventory",
+      dependencies: [
+        .product(name: "Yams", package: "Yams"),
+        .product(name: "Stencil", package: "Stencil"),
+      ],
       swiftSettings: strict),
 
     // A local fleet of real sshd hosts on loopback.
