@@ -4,9 +4,17 @@
 #include <libssh2_sftp.h>
 #include <libssh2_publickey.h>
 
+#ifdef __linux__
+/* The reactor's readiness source (Glibc's Swift module does not export these headers). */
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#endif
+
 /* Macros that Swift cannot import, as inline functions. */
 static inline int clibssh2_error_eagain(void) { return LIBSSH2_ERROR_EAGAIN; }
 static inline int clibssh2_session_block_inbound(void) { return LIBSSH2_SESSION_BLOCK_INBOUND; }
 static inline int clibssh2_session_block_outbound(void) { return LIBSSH2_SESSION_BLOCK_OUTBOUND; }
 static inline unsigned long clibssh2_version_num(void) { return LIBSSH2_VERSION_NUM; }
+static inline unsigned int clibssh2_channel_window_default(void) { return LIBSSH2_CHANNEL_WINDOW_DEFAULT; }
+static inline unsigned int clibssh2_channel_packet_default(void) { return LIBSSH2_CHANNEL_PACKET_DEFAULT; }
 #endif

@@ -1,0 +1,123 @@
+import Foundation
+
+/// How host keys are checked against a known_hosts file.
+public enum HostKeyPolicy: String, Sendable, CaseIterable {
+  /// Unknown hosts are accepted and recorded; a changed key is refused (OpenSSH's `accept-new`).
+  case acceptNew = "accept-new"
+  /// Only hosts already in the file are accepted.
+  case strict
+  /// No checking at all (for throwaway test hosts only).
+  case off
+}
+
+/// Everything needed to open one SSH connection.
+public struct SshConfiguration: Sendable {
+  /// The host name or address to connect to.
+  public var host: String
+  /// The TCP port, 22 by default.
+  public var port: Int
+  /// The remote user; the local user by default.
+  public var username: String
+  /// Private key files to try, in order; `nil` means `~/.ssh/id_ed25519`, `id_ecdsa`, `id_rsa`.
+  public var keyPaths: [String]?
+  /// Whether to try the ssh-agent (`SSH_AUTH_SOCK`) first.
+  public var useAgent: Bool
+  /// Gives the passphrase of an encrypted key file (its path as argument); by default the
+  /// `APSSH_KEY_PASSPHRASE` environment variable.
+  public var passphrase: (@Sendable (String) -> String?)?
+  /// Host-key checking policy.
+  public var hostKeyPolicy: HostKeyPolicy
+  /// The known_hosts file; `~/.ssh/known_hosts` by default.
+  public var knownHostsPath: String?
+  /// Deadline for TCP connect, handshake and authentication together.
+  public var connectTimeout: Duration
+  /// Interval of SSH keepalive messages; `nil` disables them.
+  public var keepaliveInterval: Duration?
+  /// How many session channels (commands, SFTP) may be open at once: the server's `MaxSessions`.
+  public var maxSessions: Int
+
+  /// Creates a configuration; only the host is required.
+  public init(
+    host: String, port: Int = 22, username: String? = nil, keyPaths: [String]? = nil, useAgent: Bool = true,
+    passphrase: (@Sendable (String) -> String?)? = nil, hostKeyPolicy: HostKeyPolicy = .acceptNew,
+    knownHostsPath: String? = nil, connectTimeout: Duration = .seconds(10),
+    keepaliveInterval: Duration? = .seconds(30), maxSessions: Int = 10
+  ) {
+    self.host = host
+    self.port = port
+    self.username = username ?? SshConfiguration.localUsername
+    self.keyPaths = keyPaths
+    self.useAgent = useAgent
+    self.passphrase = passphrase
+    self.hostKeyPolicy = hostKeyPolicy
+    self.knownHostsPath = knownHostsPath
+    self.connectTimeout = connectTimeout
+    self.keepaliveInterval = keepaliveInterval
+    self.maxSessions = max(1, maxSessions)
+  }
+
+  /// `user@host`, with `:port` when the port is not 22: how errors name the host.
+  public var label: String { port == 22 ? "\(username)@\(host)" : "\(username)@\(host):\(port)" }
+
+  /// The key files tried when none are given.
+  public static var defaultKeyPaths: [String] {
+    let ssh = homeDirectory + "/.ssh/"
+    return ["id_ed25519", "id_ecdsa", "id_rsa"].map { ssh + $0 }
+  }
+
+  /// The known_hosts file used when none is given.
+  public static var defaultKnownHostsPath: String { homeDirectory + "/.ssh/known_hosts" }
+
+  /// The name of the local user.
+  public static var localUsername: String {
+    if let entry = getpwuid(getuid()), let name = entry.pointee.pw_name { return String(cString: name) }
+    return ProcessInfo.processInfo.environment["USER"] ?? "root"
+  }
+
+  static var homeDirectory: String {
+    ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()
+  }
+}
+
+/// How a remote command ended.
+public enum ExitStatus: Sendable, Hashable, CustomStringConvertible {
+  /// The command exited with this status (0–255).
+  case code(Int32)
+  /// The command was killed by this signal (`TERM`, `KILL`, …, without `SIG`).
+  case signal(String)
+
+  /// True for `.code(0)`.
+  public var isSuccess: Bool { self == .code(0) }
+
+  /// `0`, `1`, … or `SIGTERM`.
+  public var description: String {
+    switch self {
+    case .code(let code): return String(code)
+    case .signal(let name): return "SIG" + name
+    }
+  }
+}
+
+/// A piece of a command's output, as it arrived.
+public struct OutputChunk: Sendable {
+  /// Which stream the bytes came from.
+  public enum Stream: Sendable { case stdout, stderr }
+  /// The stream.
+  public let stream: Stream
+  /// The bytes, not split into lines.
+  public let bytes: [UInt8]
+}
+
+/// The whole output of a command run with ``SshConnection/run(_:pty:timeout:)``.
+public struct CommandResult: Sendable {
+  /// Everything the command wrote on stdout.
+  public var stdout: [UInt8]
+  /// Everything the command wrote on stderr.
+  public var stderr: [UInt8]
+  /// How it ended.
+  public var status: ExitStatus
+  /// stdout decoded as UTF-8 (invalid sequences repaired).
+  public var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
+  /// stderr decoded as UTF-8 (invalid sequences repaired).
+  public var stderrText: String { String(decoding: stderr, as: UTF8.self) }
+}

@@ -1,0 +1,157 @@
+import CLibSSH2
+import Foundation
+
+extension SshConnection {
+  /// Runs `command` on a new channel of this connection (opened first if needed) and streams its
+  /// output to `output` as it arrives, stdout and stderr drained together.
+  ///
+  /// Up to ``SshConfiguration/maxSessions`` commands run at once on one connection; more wait for
+  /// a free session. With `pty`, a pseudo-terminal is requested (stderr then arrives on stdout, and
+  /// closing the channel hangs the remote process up). When `timeout` passes, the remote process
+  /// is sent SIGTERM (servers that allow it), the channel is closed and a `commandTimeout` error
+  /// is thrown.
+  ///
+  /// - Returns: the exit status, or the name of the signal that killed the remote process.
+  public func execute(
+    _ command: String, pty: Bool = false, timeout: Duration? = nil,
+    output: @Sendable (OutputChunk) async -> Void
+  ) async throws -> ExitStatus {
+    try await connect()
+    let deadline = timeout.map { ContinuousClock.now + $0 }
+    try await sessionSlots.acquire()
+    let channel: OpaquePointer
+    do {
+      channel = try await openChannel("session", counted: true) { session in
+        libssh2_channel_open_ex(
+          session, "session", 7, clibssh2_channel_window_default(), clibssh2_channel_packet_default(), nil, 0)
+      }
+    } catch {
+      sessionSlots.release()
+      throw error
+    }
+    let epoch = connectionCount
+    do {
+      let status = try await run(command, on: channel, pty: pty, deadline: deadline, timeout: timeout, output: output)
+      await release(channel: channel, epoch: epoch, counted: true)
+      sessionSlots.release()
+      return status
+    } catch {
+      // The remote process may go on (libssh2 1.10 cannot send a signal request; a PTY command
+      // gets SIGHUP when its channel closes): the channel closes in the background, holding its
+      // session slot until the server has closed it, and the caller hears at once.
+      Task {
+        await self.release(channel: channel, epoch: epoch, counted: true, patience: .seconds(86400))
+        self.sessionSlots.release()
+      }
+      throw error
+    }
+  }
+
+  /// Runs `command` and collects its whole output (for short outputs).
+  public func run(_ command: String, pty: Bool = false, timeout: Duration? = nil) async throws -> CommandResult {
+    let collector = OutputCollector()
+    let status = try await execute(command, pty: pty, timeout: timeout) { chunk in
+      collector.append(chunk)
+    }
+    let (stdout, stderr) = collector.contents
+    return CommandResult(stdout: stdout, stderr: stderr, status: status)
+  }
+
+  private func run(
+    _ command: String, on channel: OpaquePointer, pty: Bool, deadline: ContinuousClock.Instant?,
+    timeout: Duration?, output: @Sendable (OutputChunk) async -> Void
+  ) async throws -> ExitStatus {
+    let timeoutError = SshError(
+      .commandTimeout, host: label, "command timed out after \(timeout.map { "\($0)" } ?? "?"): \(command)")
+    if pty {
+      try await drive(deadline: deadline, timeout: timeoutError) { () throws -> Void? in
+        let rc = libssh2_channel_request_pty_ex(channel, "xterm", 5, nil, 0, 200, 50, 0, 0)
+        if rc == LibSSH2.eagain { return nil }
+        if rc != 0 { throw self.error(rc, "requesting a pseudo-terminal") }
+        return ()
+      }
+    }
+    let length = UInt32(command.utf8.count)
+    try await drive(deadline: deadline, timeout: timeoutError) { () throws -> Void? in
+      let rc = libssh2_channel_process_startup(channel, "exec", 4, command, length)
+      if rc == LibSSH2.eagain { return nil }
+      if rc != 0 { throw self.error(rc, "starting the command") }
+      return ()
+    }
+    let capacity = 64 * 1024
+    let outBuffer = ReadBuffer(capacity: capacity)
+    let errBuffer = ReadBuffer(capacity: capacity)
+    while true {
+      // One attempt reads both streams, so neither can stall the other.
+      let chunks: [OutputChunk] = try await drive(deadline: deadline, timeout: timeoutError) {
+        () throws -> [OutputChunk]? in
+        var chunks: [OutputChunk] = []
+        let outCount = libssh2_channel_read_ex(channel, 0, outBuffer.pointer, capacity)
+        if outCount > 0 {
+          chunks.append(OutputChunk(stream: .stdout, bytes: outBuffer.bytes(outCount)))
+        } else if outCount < 0 && outCount != Int(LibSSH2.eagain) {
+          throw self.error(Int32(outCount), "reading the output")
+        }
+        let errCount = libssh2_channel_read_ex(channel, 1, errBuffer.pointer, capacity)
+        if errCount > 0 {
+          chunks.append(OutputChunk(stream: .stderr, bytes: errBuffer.bytes(errCount)))
+        } else if errCount < 0 && errCount != Int(LibSSH2.eagain) {
+          throw self.error(Int32(errCount), "reading the error output")
+        }
+        if !chunks.isEmpty { return chunks }
+        if libssh2_channel_eof(channel) != 0 { return [] }
+        return nil
+      }
+      if chunks.isEmpty { break }
+      for chunk in chunks { await output(chunk) }
+    }
+    try await drive(deadline: deadline, timeout: timeoutError) { () -> Void? in
+      libssh2_channel_close(channel) == LibSSH2.eagain ? nil : ()
+    }
+    try await drive(deadline: deadline, timeout: timeoutError) { () -> Void? in
+      libssh2_channel_wait_closed(channel) == LibSSH2.eagain ? nil : ()
+    }
+    var signal: UnsafeMutablePointer<CChar>?
+    var signalLength = 0
+    _ = libssh2_channel_get_exit_signal(channel, &signal, &signalLength, nil, nil, nil, nil)
+    if let signal {
+      defer { free(signal) }
+      if signalLength > 0 { return .signal(String(cString: signal)) }
+    }
+    return .code(libssh2_channel_get_exit_status(channel))
+  }
+}
+
+/// Accumulates a command's output for ``SshConnection/run(_:pty:timeout:)``.
+private final class OutputCollector: @unchecked Sendable {
+  private let lock = NSLock()
+  private var stdout: [UInt8] = []
+  private var stderr: [UInt8] = []
+
+  func append(_ chunk: OutputChunk) {
+    lock.withLock {
+      switch chunk.stream {
+      case .stdout: stdout += chunk.bytes
+      case .stderr: stderr += chunk.bytes
+      }
+    }
+  }
+
+  var contents: ([UInt8], [UInt8]) { lock.withLock { (stdout, stderr) } }
+}
+
+/// A heap buffer that libssh2 reads into, owned by one operation of one connection actor.
+final class ReadBuffer: @unchecked Sendable {
+  let pointer: UnsafeMutablePointer<CChar>
+  let capacity: Int
+
+  init(capacity: Int) {
+    self.capacity = capacity
+    pointer = .allocate(capacity: capacity)
+  }
+
+  deinit { pointer.deallocate() }
+
+  /// A copy of the first `count` bytes.
+  func bytes(_ count: Int) -> [UInt8] { [UInt8](UnsafeRawBufferPointer(start: pointer, count: count)) }
+}

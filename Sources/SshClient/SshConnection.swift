@@ -1,0 +1,406 @@
+import CLibSSH2
+import Foundation
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Counts the bytes libssh2 reads from a session's socket: any byte read may belong to another
+/// channel's packet, so the other waiters of the session must be woken.
+private let countingRecv:
+  @convention(c) (
+    libssh2_socket_t, UnsafeMutableRawPointer?, Int, Int32, UnsafeMutablePointer<UnsafeMutableRawPointer?>?
+  ) -> Int = { socket, buffer, length, flags, abstract in
+    let received = recv(socket, buffer, length, flags)
+    if received < 0 { return -Int(errno) }
+    if received > 0, let counter = abstract?.pointee?.assumingMemoryBound(to: UInt64.self) {
+      counter.pointee &+= UInt64(received)
+    }
+    return received
+  }
+
+/// One SSH connection to one host, owning its libssh2 session and socket.
+///
+/// Every libssh2 call for the session runs inside this actor, in non-blocking mode. When a call
+/// would block, the caller awaits readiness of the socket (in the directions libssh2 asks for)
+/// from the shared ``Reactor``; any progress on the session wakes every other waiter. Channels
+/// (commands, SFTP, tunnels) opened on the connection run concurrently; channel opens are
+/// serialised, and no more than ``SshConfiguration/maxSessions`` session channels are open at
+/// once (more are queued). The connection opens lazily and can be reopened after ``close()``.
+public actor SshConnection {
+  /// What this connection connects to.
+  public nonisolated let configuration: SshConfiguration
+  /// The connection through which this one is tunnelled (a jump host), if any.
+  public nonisolated let gateway: SshConnection?
+
+  nonisolated(unsafe) var session: OpaquePointer?
+  var fd: Int32 = -1
+  private var connecting: Task<Void, any Error>?
+  /// Set when the connection is lost or closed: every operation then throws it.
+  var failure: SshError?
+  nonisolated(unsafe) private let received = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)
+  /// The operation that left a partly sent packet in libssh2: only it may call libssh2 until done.
+  private var outboundOwner: UInt64?
+  private var operationCounter: UInt64 = 0
+  let openGate = AsyncGate(permits: 1)
+  let sessionSlots: AsyncGate
+  let sftpGate = AsyncGate(permits: 1)
+  var sftp: OpaquePointer?
+  var openSessionChannels = 0
+  private var channelClosedWaiters: [CheckedContinuation<Void, Never>] = []
+  private var keepaliveTask: Task<Void, Never>?
+  /// How many times this connection has been established (for tests and statistics).
+  public private(set) var connectionCount = 0
+
+  /// Creates a connection (not opened yet), optionally through a gateway.
+  public init(configuration: SshConfiguration, gateway: SshConnection? = nil) {
+    self.configuration = configuration
+    self.gateway = gateway
+    self.sessionSlots = AsyncGate(permits: configuration.maxSessions)
+    received.initialize(to: 0)
+  }
+
+  deinit {
+    keepaliveTask?.cancel()
+    if let session {
+      Reactor.shared.deregister(fd: fd)
+      shutdown(fd, Int32(SHUT_RDWR))
+      libssh2_session_set_blocking(session, 1)
+      libssh2_session_free(session)
+      Glibc.close(fd)
+    }
+    received.deallocate()
+  }
+
+  /// `user@host[:port]`, as errors name this connection.
+  public nonisolated var label: String { configuration.label }
+
+  /// True while the connection is open and usable.
+  public var isConnected: Bool { session != nil && failure == nil }
+
+  // MARK: - Connecting
+
+  /// Opens the connection if it is not open: TCP (or a tunnel through the gateway), handshake,
+  /// host-key check and authentication, all within the connect timeout. Concurrent callers share
+  /// one attempt. A connection that failed or was closed is opened anew.
+  public func connect() async throws {
+    if session != nil && failure == nil { return }
+    if let connecting { return try await connecting.value }
+    if session != nil { teardown() }
+    let attempt = Task { try await self.establish() }
+    connecting = attempt
+    defer { connecting = nil }
+    try await attempt.value
+  }
+
+  private func establish() async throws {
+    LibSSH2.ensureInitialized()
+    let deadline = ContinuousClock.now + configuration.connectTimeout
+    let timeoutError = SshError(
+      .connectTimeout, host: label,
+      "no SSH handshake within \(configuration.connectTimeout); is it an SSH server, and is it overloaded?")
+    if let gateway {
+      fd = try await gateway.openTunnel(host: configuration.host, port: configuration.port, for: label)
+    } else {
+      fd = try await Socket.connect(
+        host: configuration.host, port: configuration.port, deadline: deadline, label: label)
+    }
+    received.pointee = 0
+    guard let session = libssh2_session_init_ex(nil, nil, nil, UnsafeMutableRawPointer(received)) else {
+      teardown()
+      throw SshError(.other, host: label, "cannot create a libssh2 session (out of memory?)")
+    }
+    self.session = session
+    failure = nil
+    libssh2_session_set_blocking(session, 0)
+    _ = libssh2_session_callback_set(session, LIBSSH2_CALLBACK_RECV, unsafeBitCast(countingRecv, to: UnsafeMutableRawPointer.self))
+    do {
+      try await drive(deadline: deadline, timeout: timeoutError) { () throws -> Void? in
+        let rc = libssh2_session_handshake(session, self.fd)
+        if rc == LibSSH2.eagain { return nil }
+        if rc != 0 {
+          throw SshError(.handshakeFailed, host: self.label, "SSH handshake failed: \(self.lastErrorMessage(rc))")
+        }
+        return ()
+      }
+      try checkHostKey()
+      try await authenticate(deadline: deadline, timeoutError: timeoutError)
+    } catch {
+      teardown()
+      throw error
+    }
+    connectionCount += 1
+    startKeepalive()
+  }
+
+  // MARK: - Driving libssh2
+
+  /// Calls `attempt` (which calls libssh2 and returns `nil` for `EAGAIN`) until it returns a value,
+  /// awaiting the socket in between. Throws `timeout` when `deadline` passes, and the connection's
+  /// failure when it is lost.
+  func drive<T>(
+    deadline: ContinuousClock.Instant? = nil, timeout: @autoclosure () -> SshError? = nil,
+    _ attempt: () throws -> T?
+  ) async throws -> T {
+    operationCounter &+= 1
+    let me = operationCounter
+    defer { releaseOutbound(me) }
+    let reactor = Reactor.shared
+    while true {
+      if let failure { throw failure }
+      guard let session else { throw SshError(.disconnected, host: label, "the connection is closed") }
+      var interest: Reactor.Interest = []
+      if outboundOwner == nil || outboundOwner == me {
+        let before = received.pointee
+        let result: T?
+        do {
+          result = try attempt()
+        } catch let error as SshError where error.code == .disconnected {
+          lose(error)
+          throw error
+        }
+        if received.pointee != before { reactor.wakeAll(fd: fd) }
+        if let result { return result }
+        let directions = libssh2_session_block_directions(session)
+        if directions & clibssh2_session_block_inbound() != 0 { interest.insert(.readable) }
+        if directions & clibssh2_session_block_outbound() != 0 {
+          interest.insert(.writable)
+          outboundOwner = me
+        } else {
+          releaseOutbound(me)
+        }
+        if interest.isEmpty { interest = .readable }
+      }
+      let generation = reactor.generation(of: fd)
+      let wakeup: Reactor.Wakeup
+      do {
+        wakeup = try await reactor.wait(fd: fd, for: interest, generation: generation, deadline: deadline)
+      } catch is Reactor.Closed {
+        throw failure ?? SshError(.disconnected, host: label, "the connection was closed")
+      }
+      if case .timedOut = wakeup {
+        throw timeout() ?? SshError(.commandTimeout, host: label, "operation timed out")
+      }
+    }
+  }
+
+  private func releaseOutbound(_ operation: UInt64) {
+    if outboundOwner == operation {
+      outboundOwner = nil
+      Reactor.shared.wakeAll(fd: fd)
+    }
+  }
+
+  /// Marks the connection lost: every waiter wakes up and throws `error`.
+  func lose(_ error: SshError) {
+    if failure == nil { failure = error }
+    if fd >= 0 { Reactor.shared.wakeAll(fd: fd) }
+  }
+
+  /// The error for a libssh2 return code, classifying lost connections.
+  func error(_ rc: Int32, _ what: String) -> SshError {
+    switch rc {
+    case -7, -13, -43, -45, -1:
+      return SshError(.disconnected, host: label, "connection lost while \(what): \(lastErrorMessage(rc))")
+    default:
+      return SshError(.other, host: label, "\(what) failed: \(lastErrorMessage(rc))")
+    }
+  }
+
+  /// libssh2's own message for the last error, or a description of `rc`.
+  func lastErrorMessage(_ rc: Int32) -> String {
+    guard let session else { return LibSSH2.describe(rc) }
+    var message: UnsafeMutablePointer<CChar>?
+    var length: Int32 = 0
+    _ = libssh2_session_last_error(session, &message, &length, 0)
+    if let message, length > 0 { return String(cString: message) }
+    return LibSSH2.describe(rc)
+  }
+
+  /// The last errno of the session (for calls that return a NULL pointer).
+  func lastErrno() -> Int32 {
+    guard let session else { return 0 }
+    return libssh2_session_last_errno(session)
+  }
+
+  // MARK: - Host key
+
+  private func checkHostKey() throws {
+    guard configuration.hostKeyPolicy != .off, let session else { return }
+    var length = 0
+    var type: Int32 = 0
+    guard let key = libssh2_session_hostkey(session, &length, &type) else {
+      throw SshError(.handshakeFailed, host: label, "the server sent no host key")
+    }
+    let bytes = [UInt8](UnsafeRawBufferPointer(start: key, count: length))
+    let path = configuration.knownHostsPath ?? SshConfiguration.defaultKnownHostsPath
+    let store = KnownHostsStore.store(for: path)
+    let host = configuration.host
+    let port = configuration.port
+    switch store.check(host: host, port: port, key: bytes, keyType: type) {
+    case .match:
+      return
+    case .mismatch(let line):
+      let name = port == 22 ? host : "[\(host)]:\(port)"
+      let location = line.map { "\(path) line \($0)" } ?? path
+      throw SshError(
+        .hostKeyMismatch, host: label,
+        "HOST KEY CHANGED: the key offered by \(name) differs from the one recorded in \(location); "
+          + "if the host was reinstalled, remove that entry (ssh-keygen -R '\(name)' -f \(path)) and retry")
+    case .notFound:
+      if configuration.hostKeyPolicy == .strict {
+        let name = port == 22 ? host : "[\(host)]:\(port)"
+        throw SshError(
+          .hostKeyUnknown, host: label,
+          "unknown host key for \(name) (strict checking): add it to \(path), e.g. with ssh-keyscan -p \(port) \(host) >> \(path)")
+      }
+      do {
+        try store.add(host: host, port: port, key: bytes, keyType: type)
+      } catch {
+        throw SshError(.localFile, host: label, "cannot record the host key in \(path): \(error)")
+      }
+    }
+  }
+
+  // MARK: - Keepalive
+
+  private func startKeepalive() {
+    guard let interval = configuration.keepaliveInterval, let session else { return }
+    let seconds = max(1, interval.components.seconds)
+    libssh2_keepalive_config(session, 1, UInt32(seconds))
+    keepaliveTask?.cancel()
+    keepaliveTask = Task { [weak self] in
+      while !Task.isCancelled {
+        try? await Task.sleep(for: .seconds(seconds))
+        guard let self, !Task.isCancelled else { return }
+        await self.sendKeepalive()
+      }
+    }
+  }
+
+  private func sendKeepalive() async {
+    // Never while a packet is half sent: libssh2 would interleave two packets.
+    guard let session, failure == nil, outboundOwner == nil else { return }
+    var next: Int32 = 0
+    let rc = libssh2_keepalive_send(session, &next)
+    if rc != 0 && rc != LibSSH2.eagain { lose(error(rc, "sending a keepalive")) }
+  }
+
+  // MARK: - Channels
+
+  /// What opening a channel gave.
+  enum OpenResult {
+    case opened(OpaquePointer)
+    case refused(String)
+  }
+
+  /// Opens a channel with `open` under the open gate (libssh2 keeps one open state per session),
+  /// retrying when the server refuses while other channels of ours are open (MaxSessions).
+  func openChannel(_ what: String, counted: Bool, _ open: @escaping (OpaquePointer) -> OpaquePointer?) async throws
+    -> OpaquePointer
+  {
+    while true {
+      let result: OpenResult = try await openGate.withPermit {
+        try await drive { () throws -> OpenResult? in
+          guard let session = self.session else { return nil }
+          if let channel = open(session) { return .opened(channel) }
+          let rc = self.lastErrno()
+          if rc == LibSSH2.eagain { return nil }
+          if rc == -21 || rc == -22 { return .refused(self.lastErrorMessage(rc)) }
+          throw self.error(rc, "opening a \(what) channel")
+        }
+      }
+      switch result {
+      case .opened(let channel):
+        if counted { openSessionChannels += 1 }
+        return channel
+      case .refused(let message):
+        guard counted, openSessionChannels > 0 else {
+          throw SshError(.channelRefused, host: label, "the server refused a \(what) channel: \(message)")
+        }
+        // The server allows fewer sessions than assumed: wait for one of ours to close.
+        await withCheckedContinuation { channelClosedWaiters.append($0) }
+      }
+    }
+  }
+
+  /// Closes and frees a channel of the connection's `epoch`, ignoring errors (the connection may
+  /// be gone). libssh2 waits for the server's close, which comes when the remote process ends:
+  /// `patience` bounds that wait.
+  func release(channel: OpaquePointer, epoch: Int, counted: Bool, patience: Duration = .seconds(5)) async {
+    // A channel of a session already freed (closed, or reconnected since) is gone with it.
+    guard epoch == connectionCount, session != nil else { return }
+    if failure == nil {
+      let deadline = ContinuousClock.now + patience
+      _ = try? await drive(deadline: deadline) { () -> Void? in
+        libssh2_channel_close(channel) == LibSSH2.eagain ? nil : ()
+      }
+      _ = try? await drive(deadline: deadline) { () -> Void? in
+        libssh2_channel_wait_closed(channel) == LibSSH2.eagain ? nil : ()
+      }
+    }
+    guard epoch == connectionCount, session != nil else { return }
+    if failure == nil {
+      _ = try? await drive(deadline: .now + .seconds(5)) { () -> Void? in
+        libssh2_channel_free(channel) == LibSSH2.eagain ? nil : ()
+      }
+    } else {
+      libssh2_channel_free(channel)
+    }
+    if counted {
+      openSessionChannels -= 1
+      let waiters = channelClosedWaiters
+      channelClosedWaiters.removeAll()
+      for waiter in waiters { waiter.resume() }
+    }
+  }
+
+  // MARK: - Closing
+
+  /// Closes the connection: SFTP, a polite disconnect, then the socket. Ongoing operations fail
+  /// with a `disconnected` error. The connection may be opened again later.
+  public func close() async {
+    if let connecting { _ = try? await connecting.value }
+    keepaliveTask?.cancel()
+    keepaliveTask = nil
+    guard let session else { return }
+    if failure == nil {
+      let deadline = ContinuousClock.now + .seconds(2)
+      if let sftp {
+        _ = try? await drive(deadline: deadline) { () -> Void? in
+          libssh2_sftp_shutdown(sftp) == LibSSH2.eagain ? nil : ()
+        }
+        self.sftp = nil
+      }
+      _ = try? await drive(deadline: deadline) { () -> Void? in
+        let rc = libssh2_session_disconnect_ex(session, SSH_DISCONNECT_BY_APPLICATION, "closed by apssh", "")
+        return rc == LibSSH2.eagain ? nil : ()
+      }
+    }
+    lose(SshError(.disconnected, host: label, "the connection was closed"))
+    teardown()
+  }
+
+  /// Frees the session and closes the socket (no network round trip).
+  func teardown() {
+    keepaliveTask?.cancel()
+    keepaliveTask = nil
+    sftp = nil
+    if let session {
+      // Shut the socket down first so libssh2 cannot block on it while freeing.
+      shutdown(fd, Int32(SHUT_RDWR))
+      libssh2_session_set_blocking(session, 1)
+      libssh2_session_free(session)
+      self.session = nil
+    }
+    if fd >= 0 {
+      Reactor.shared.deregister(fd: fd)
+      Glibc.close(fd)
+      fd = -1
+    }
+    openSessionChannels = 0
+    let waiters = channelClosedWaiters
+    channelClosedWaiters.removeAll()
+    for waiter in waiters { waiter.resume() }
+  }
+}

@@ -1,0 +1,53 @@
+/// An error of the SSH layer: what went wrong, on which host, and what to do about it.
+///
+/// Compare errors by ``code``; ``message`` is meant for people.
+public struct SshError: Error, Sendable, CustomStringConvertible {
+  /// The kind of failure.
+  public enum Code: Sendable, Hashable {
+    /// The host name could not be resolved.
+    case dnsFailure
+    /// Nothing listens on the port (TCP connection refused).
+    case connectionRefused
+    /// No route to the host or network.
+    case unreachable
+    /// The TCP connection or the SSH handshake did not complete within the connect timeout.
+    case connectTimeout
+    /// The SSH handshake failed (banner, key exchange, protocol).
+    case handshakeFailed
+    /// The server's host key differs from the one recorded in a known_hosts file.
+    case hostKeyMismatch
+    /// Strict host-key checking is on and the host is not in the known_hosts file.
+    case hostKeyUnknown
+    /// No authentication method worked.
+    case authenticationFailed
+    /// The server refused to open a channel.
+    case channelRefused
+    /// The connection was lost (the server closed it, or the network failed).
+    case disconnected
+    /// A command did not finish within its timeout.
+    case commandTimeout
+    /// An SFTP operation failed; the associated value is the SFTP status code.
+    case sftp(UInt)
+    /// A local file could not be read or written.
+    case localFile
+    /// Any other libssh2 failure.
+    case other
+  }
+
+  /// The kind of failure.
+  public let code: Code
+  /// The host (as given by the user, with the port when not 22).
+  public let host: String
+  /// A sentence saying what happened and, where possible, what to do.
+  public let message: String
+
+  /// Creates an error.
+  public init(_ code: Code, host: String, _ message: String) {
+    self.code = code
+    self.host = host
+    self.message = message
+  }
+
+  /// `host: message`.
+  public var description: String { "\(host): \(message)" }
+}
