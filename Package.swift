@@ -50,6 +50,7 @@ let package = Package(
     .executableTarget(
       name: "asyncjobs-bench", dependencies: ["AsyncJobs"], path: "benchmarks/asyncjobs",
       swiftSettings: strict),
+    .executableTarget(name: "asyncjobs-demo", dependencies: ["AsyncJobs"], path: "examples/asyncjobs-demo", swiftSettings: strict),
 
     .testTarget(name: "AsyncJobsTests", dependencies: ["AsyncJobs"], swiftSettings: strict),
     .testTarget(name: "SshClientTests", dependencies: ["SshClient", "Testbed"], swiftSettings: strict),
