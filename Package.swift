@@ -14,12 +14,14 @@ let package = Package(
     .library(name: "SshClient", targets: ["SshClient"]),
     .library(name: "Inventory", targets: ["Inventory"]),
     .library(name: "Testbed", targets: ["Testbed"]),
+    .library(name: "SshJobs", targets: ["SshJobs"]),
     .executable(name: "aptestbed", targets: ["aptestbed"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     .package(url: "https://github.com/stencilproject/Stencil", from: "0.15.1"),
+    .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.0"),
   ],
   targets: [
     // Scheduler: no dependency on anything SSH.
@@ -30,6 +32,12 @@ let package = Package(
       name: "CLibSSH2", pkgConfig: "libssh2",
       providers: [.apt(["libssh2-1-dev"]), .brew(["libssh2"])]),
     .target(name: "SshClient", dependencies: ["CLibSSH2"], swiftSettings: strict),
+
+    // Jobs running command sequences on SSH nodes (and the local host), formatters, topology.
+    .target(
+      name: "SshJobs",
+      dependencies: ["AsyncJobs", "SshClient", .product(name: "Subprocess", package: "swift-subprocess")],
+      swiftSettings: strict),
 
     // Host inventories, target grammar, ranges.
     .target(
@@ -54,6 +62,7 @@ let package = Package(
 
     .testTarget(name: "AsyncJobsTests", dependencies: ["AsyncJobs"], swiftSettings: strict),
     .testTarget(name: "SshClientTests", dependencies: ["SshClient", "Testbed"], swiftSettings: strict),
+    .testTarget(name: "SshJobsTests", dependencies: ["SshJobs", "Testbed"], swiftSettings: strict),
     .testTarget(name: "TestbedTests", dependencies: ["Testbed"], swiftSettings: strict),
     .testTarget(name: "InventoryTests", dependencies: ["Inventory"], swiftSettings: strict),
   ]

@@ -1,0 +1,143 @@
+import SshClient
+
+/// An exit status that a command may end with without failing: an exit code or a signal name.
+///
+/// Literals work: `allowedExits: [100, "TERM"]`.
+public enum AllowedExit: Sendable, Hashable, ExpressibleByIntegerLiteral, ExpressibleByStringLiteral,
+  CustomStringConvertible
+{
+  /// An exit code.
+  case code(Int32)
+  /// A signal name, with or without `SIG` (`TERM`, `SIGTERM`).
+  case signal(String)
+
+  /// An exit code.
+  public init(integerLiteral value: Int32) { self = .code(value) }
+  /// A signal name.
+  public init(stringLiteral value: String) { self = .signal(value) }
+
+  /// Whether `status` is this exit.
+  public func matches(_ status: ExitStatus) -> Bool {
+    switch (self, status) {
+    case (.code(let allowed), .code(let code)): return allowed == code
+    case (.signal(let allowed), .signal(let name)): return Self.bare(allowed) == Self.bare(name)
+    default: return false
+    }
+  }
+
+  private static func bare(_ name: String) -> String {
+    let upper = name.uppercased()
+    return upper.hasPrefix("SIG") ? String(upper.dropFirst(3)) : upper
+  }
+
+  /// `100` or `TERM`.
+  public var description: String {
+    switch self {
+    case .code(let code): return String(code)
+    case .signal(let name): return name
+    }
+  }
+}
+
+/// One step of an `SshJob`: `Run`, `RunScript`, `RunString`, `Push`, `Pull`, or your own.
+public protocol Command: Sendable {
+  /// A label given by the user, shown instead of `labelLine`.
+  var label: String? { get }
+  /// What the command does, on one line (e.g. the command line).
+  var labelLine: String { get }
+  /// Statuses besides 0 that count as success.
+  var allowedExits: [AllowedExit] { get }
+  /// Whether the command reports what it does (`Run: -> …`) through the node's formatter.
+  var verbose: Bool { get }
+  /// Runs the command on `context.node`; returns its exit status. Throws for connection, SFTP and
+  /// local file errors.
+  func run(in context: CommandContext) async throws -> ExitStatus
+}
+
+extension Command {
+  /// `label`, else `labelLine`.
+  public var displayLabel: String { label ?? labelLine }
+
+  /// Whether `status` means success: 0 or one of `allowedExits`.
+  public func isSuccess(_ status: ExitStatus) -> Bool {
+    status.isSuccess || allowedExits.contains { $0.matches(status) }
+  }
+}
+
+/// An error of a command before or around running it (a missing local script, an operation the
+/// node does not support), naming the host.
+public struct CommandError: Error, Sendable, CustomStringConvertible {
+  /// `user@host` of the node.
+  public let host: String
+  /// What went wrong.
+  public let message: String
+
+  /// Creates an error.
+  public init(host: String, _ message: String) {
+    self.host = host
+    self.message = message
+  }
+
+  /// `host: message`.
+  public var description: String { "\(host): \(message)" }
+}
+
+/// What a command gets to run: its node, verbosity, and helpers to run shell commands with their
+/// output routed to the node's formatter (or to a capture).
+public struct CommandContext: Sendable {
+  /// The node the command runs on.
+  public let node: any CommandNode
+  /// Whether the command should report what it does.
+  public let verbose: Bool
+
+  /// Creates a context (SshJob does it for each command).
+  public init(node: any CommandNode, verbose: Bool) {
+    self.node = node
+    self.verbose = verbose
+  }
+
+  /// When verbose, sends `text` to the node's formatter as a message (printed like a stderr line).
+  public func message(_ text: @autoclosure () -> String) {
+    if verbose { node.formatter.event(.message(text()), from: node.origin) }
+  }
+
+  /// Runs `commandLine` on the node: stdout to the node's formatter, or into `capture`; stderr to
+  /// the formatter. Partial last lines are flushed at the end.
+  public func execute(_ commandLine: String, capture: Capture? = nil) async throws -> ExitStatus {
+    let relay = OutputRelay(formatter: node.formatter, origin: node.origin, capturing: capture != nil)
+    node.formatter.event(.sessionStarted(command: commandLine), from: node.origin)
+    let status: ExitStatus
+    do {
+      status = try await node.execute(commandLine) { stream, bytes in relay.receive(bytes[...], stream: stream) }
+    } catch {
+      relay.finish()
+      throw error
+    }
+    let captured = relay.finish()
+    node.formatter.event(.sessionEnded(command: commandLine), from: node.origin)
+    capture?.store(captured)
+    return status
+  }
+
+  /// The node's SSH connection, connected (for SFTP); throws a `CommandError` on a `LocalNode`.
+  public func sshConnection(for what: String) async throws -> SshConnection {
+    guard let ssh = node as? SshNode else {
+      throw CommandError(host: node.userHost, "\(what) is not supported on a local node")
+    }
+    return try await ssh.connectedForSftp()
+  }
+}
+
+/// Eight random lowercase letters (remote script names).
+func randomSuffix() -> String {
+  let letters = Array("abcdefghijklmnopqrstuvwxyz")
+  var generator = SystemRandomNumberGenerator()
+  return String((0..<8).map { _ in letters[Int(generator.next() % 26)] })
+}
+
+/// The last path component of `path`.
+func baseName(_ path: String) -> String {
+  var trimmed = Substring(path)
+  while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
+  return trimmed.split(separator: "/").last.map(String.init) ?? String(trimmed)
+}

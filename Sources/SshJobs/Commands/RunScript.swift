@@ -1,0 +1,63 @@
+import SshClient
+
+/// Copies a local script to the node (SFTP, to `~/.apssh-remote/` under a unique name) with its
+/// includes beside it, then runs it with `args`: `RunScript("setup.sh", "arg1", includes: ["lib.sh"])`.
+///
+/// With `verbose`, the script runs through `bash -x`. A missing local script throws `CommandError`.
+public struct RunScript: Command {
+  /// The local script.
+  public let localPath: String
+  /// Its arguments (joined with spaces, not quoted; `{{name}}` expanded at run time).
+  public let args: [String]
+  /// Local files copied beside the script.
+  public let includes: [String]
+  /// A label shown instead of `RunScript: <name> <args>`.
+  public var label: String?
+  /// Statuses besides 0 that count as success.
+  public var allowedExits: [AllowedExit]
+  /// Where stdout goes instead of the formatter.
+  public var capture: Capture?
+  /// Variables expanded in the arguments.
+  public var variables: Variables?
+  /// Whether to report what happens (and run through `bash -x`).
+  public var verbose: Bool
+
+  /// Creates the command.
+  public init(
+    _ localPath: String, _ args: String..., includes: [String] = [], label: String? = nil,
+    allowedExits: [AllowedExit] = [], capture: Capture? = nil, variables: Variables? = nil, verbose: Bool = false
+  ) {
+    self.init(
+      localPath: localPath, args: args, includes: includes, label: label, allowedExits: allowedExits,
+      capture: capture, variables: variables, verbose: verbose)
+  }
+
+  /// Creates the command with an array of arguments.
+  public init(
+    localPath: String, args: [String], includes: [String] = [], label: String? = nil,
+    allowedExits: [AllowedExit] = [], capture: Capture? = nil, variables: Variables? = nil, verbose: Bool = false
+  ) {
+    self.localPath = localPath
+    self.args = args
+    self.includes = includes
+    self.label = label
+    self.allowedExits = allowedExits
+    self.capture = capture
+    self.variables = variables
+    self.verbose = verbose
+  }
+
+  private var script: RemoteScript {
+    RemoteScript(
+      source: .file(localPath), name: baseName(localPath), args: args, includes: includes, capture: capture,
+      variables: variables, kind: "RunScript")
+  }
+
+  /// `RunScript: <script name> <args>`.
+  public var labelLine: String { "RunScript: \(baseName(localPath)) \(script.argsLine(rendered: false))" }
+
+  /// Installs and runs the script.
+  public func run(in context: CommandContext) async throws -> ExitStatus {
+    try await script.run(in: context)
+  }
+}

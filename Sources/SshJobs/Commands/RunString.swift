@@ -1,0 +1,77 @@
+import SshClient
+
+/// Writes a script given as a string to the node (to `~/.apssh-remote/`, under a unique name, mode
+/// 755), with includes beside it, then runs it with `args`:
+/// `RunString("#!/bin/bash\necho $1", "hello", remoteName: "greet.sh")`.
+public struct RunString: Command {
+  /// The script's text (usually starting with a `#!` line).
+  public let body: String
+  /// Its arguments (joined with spaces, not quoted; `{{name}}` expanded at run time).
+  public let args: [String]
+  /// The base of the remote file name (random when nil).
+  public let remoteName: String?
+  /// Local files copied beside the script.
+  public let includes: [String]
+  /// A label shown instead of `RunString: <first line> <args>`.
+  public var label: String?
+  /// Statuses besides 0 that count as success.
+  public var allowedExits: [AllowedExit]
+  /// Where stdout goes instead of the formatter.
+  public var capture: Capture?
+  /// Variables expanded in the arguments and the body.
+  public var variables: Variables?
+  /// Whether to report what happens (and run through `bash -x`).
+  public var verbose: Bool
+
+  /// Creates the command.
+  public init(
+    _ body: String, _ args: String..., remoteName: String? = nil, includes: [String] = [], label: String? = nil,
+    allowedExits: [AllowedExit] = [], capture: Capture? = nil, variables: Variables? = nil, verbose: Bool = false
+  ) {
+    self.init(
+      body: body, args: args, remoteName: remoteName, includes: includes, label: label, allowedExits: allowedExits,
+      capture: capture, variables: variables, verbose: verbose)
+  }
+
+  /// Creates the command with an array of arguments.
+  public init(
+    body: String, args: [String], remoteName: String? = nil, includes: [String] = [], label: String? = nil,
+    allowedExits: [AllowedExit] = [], capture: Capture? = nil, variables: Variables? = nil, verbose: Bool = false
+  ) {
+    self.body = body
+    self.args = args
+    self.remoteName = remoteName
+    self.includes = includes
+    self.label = label
+    self.allowedExits = allowedExits
+    self.capture = capture
+    self.variables = variables
+    self.verbose = verbose
+  }
+
+  private var script: RemoteScript {
+    let text = (variables ?? capture?.variables)?.render(body) ?? body
+    return RemoteScript(
+      source: .body(text), name: remoteName.map(baseName) ?? "script", args: args, includes: includes,
+      capture: capture, variables: variables, kind: "RunString")
+  }
+
+  /// `RunString: <first meaningful line, cut at 15 characters> <args>`.
+  public var labelLine: String {
+    let first = body.split(separator: "\n").lazy
+      .map { $0.trimmingCharacters(in: " \t\r") }
+      .first { !$0.isEmpty && !$0.hasPrefix("#") }
+    let shown: String
+    if let first {
+      shown = first.count > 15 ? String(first.prefix(15)) + "..." : first
+    } else {
+      shown = "??? empty body ???"
+    }
+    return "RunString: \(shown) \(script.argsLine(rendered: false))"
+  }
+
+  /// Installs and runs the script.
+  public func run(in context: CommandContext) async throws -> ExitStatus {
+    try await script.run(in: context)
+  }
+}

@@ -1,0 +1,147 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// A parsed formatter template: literal text (with `strftime` directives) and placeholders.
+///
+/// Placeholders are substituted in the template only, never in the text they bring in, so remote
+/// output cannot inject placeholders.
+struct LineTemplate: Sendable {
+  /// One piece of a template.
+  enum Piece: Sendable, Equatable {
+    /// Text, where `strftime` directives (`%H`…) are expanded at formatting time.
+    case literal(String)
+    /// The line without its newline.
+    case line
+    /// The line as received (with its newline, if any).
+    case linenl
+    /// A newline.
+    case nl
+    /// The full host name, centred in the width of the longest registered one.
+    case fqdn
+    /// The short host name, centred.
+    case host
+    /// `user@`, centred.
+    case user
+  }
+
+  /// The pieces, in order.
+  let pieces: [Piece]
+
+  /// Parses `format`: `{time}` stands for `%H-%M-%S`; `{line}`, `{linenl}`, `{nl}`, `{fqdn}`,
+  /// `{host}` and `{user}` are placeholders; anything else is literal.
+  init(_ format: String) {
+    let names: [(String, Piece)] = [
+      ("{linenl}", .linenl), ("{line}", .line), ("{nl}", .nl), ("{fqdn}", .fqdn), ("{host}", .host),
+      ("{user}", .user), ("{time}", .literal("%H-%M-%S")),
+    ]
+    var pieces: [Piece] = []
+    var literal = ""
+    var rest = Substring(format)
+    outer: while !rest.isEmpty {
+      if rest.first == "{" {
+        for (name, piece) in names where rest.hasPrefix(name) {
+          if case .literal(let text) = piece {
+            literal += text
+          } else {
+            if !literal.isEmpty { pieces.append(.literal(literal)) }
+            literal = ""
+            pieces.append(piece)
+          }
+          rest = rest.dropFirst(name.count)
+          continue outer
+        }
+      }
+      literal.append(rest.removeFirst())
+    }
+    if !literal.isEmpty { pieces.append(.literal(literal)) }
+    self.pieces = pieces
+  }
+
+  /// Whether some literal needs `strftime`.
+  var usesTime: Bool {
+    pieces.contains { if case .literal(let text) = $0 { return text.contains("%") } else { return false } }
+  }
+}
+
+/// A template resolved for one origin at one moment: constant bytes and line slots.
+struct ResolvedTemplate: Sendable {
+  enum Part: Sendable {
+    case bytes([UInt8])
+    case line
+    case linenl
+  }
+  let parts: [Part]
+
+  /// The constant prefix when the template is `prefix + {linenl}` (the common, fast case).
+  let simplePrefix: [UInt8]?
+
+  init(parts input: [Part]) {
+    var merged: [Part] = []
+    for part in input {
+      if case .bytes(let more) = part, case .bytes(let previous)? = merged.last {
+        merged[merged.count - 1] = .bytes(previous + more)
+      } else if case .bytes(let bytes) = part, bytes.isEmpty {
+        continue
+      } else {
+        merged.append(part)
+      }
+    }
+    parts = merged
+    switch merged.count {
+    case 1: if case .linenl = merged[0] { simplePrefix = [] } else { simplePrefix = nil }
+    case 2:
+      if case .bytes(let prefix) = merged[0], case .linenl = merged[1] { simplePrefix = prefix } else { simplePrefix = nil }
+    default: simplePrefix = nil
+    }
+  }
+
+  /// Appends the formatted form of every line of `bytes` to `output`.
+  func render(_ bytes: ArraySlice<UInt8>, into output: inout [UInt8]) {
+    bytes.withUnsafeBufferPointer { buffer in
+      guard let base = buffer.baseAddress else { return }
+      let count = buffer.count
+      var start = 0
+      while start < count {
+        let found = memchr(base + start, 0x0A, count - start)
+        let end = found.map { UnsafePointer($0.assumingMemoryBound(to: UInt8.self)) - base + 1 } ?? count
+        let line = UnsafeBufferPointer(rebasing: buffer[start..<end])
+        if let prefix = simplePrefix {
+          output.append(contentsOf: prefix)
+          output.append(contentsOf: line)
+        } else {
+          let bare = found == nil ? line : UnsafeBufferPointer(rebasing: line.dropLast())
+          for part in parts {
+            switch part {
+            case .bytes(let constant): output.append(contentsOf: constant)
+            case .line: output.append(contentsOf: bare)
+            case .linenl: output.append(contentsOf: line)
+            }
+          }
+        }
+        start = end
+      }
+    }
+  }
+}
+
+/// Python's `f"{text:^{width}}"`: centred, the extra space on the right.
+func centred(_ text: String, width: Int) -> String {
+  let missing = width - text.count
+  guard missing > 0 else { return text }
+  let left = missing / 2
+  return String(repeating: " ", count: left) + text + String(repeating: " ", count: missing - left)
+}
+
+/// `strftime(format)` for the current local time.
+func formatTime(_ format: String, at time: time_t) -> String {
+  var seconds = time
+  var parts = tm()
+  localtime_r(&seconds, &parts)
+  var buffer = [CChar](repeating: 0, count: 256 + format.utf8.count * 4)
+  let length = strftime(&buffer, buffer.count, format, &parts)
+  if length == 0 && !format.isEmpty { return format }
+  return String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}

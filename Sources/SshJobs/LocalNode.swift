@@ -1,0 +1,72 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+import SshClient
+import Subprocess
+
+/// The local host: commands run through `/bin/sh -c` in the current directory, their output going
+/// to the formatter exactly as a remote command's would, under the host name `LOCALNODE`.
+///
+/// A process killed by a signal ends with `.signal(name)` (so `allowedExits: ["TERM"]` works here too).
+/// `RunScript` and `RunString` work (the script is copied to `~/.apssh-remote/`); `Push` and `Pull`
+/// do not.
+public final class LocalNode: CommandNode {
+  /// `LOCALNODE`.
+  public let hostname: String
+  /// The local user.
+  public let username: String
+  /// Where the output of this node's commands goes.
+  public let formatter: any OutputFormatter
+
+  /// Creates the local node.
+  /// - Parameter formatter: where output goes; the process-wide `defaultFormatter` by default.
+  public init(formatter: (any OutputFormatter)? = nil) {
+    hostname = "LOCALNODE"
+    username = SshConfiguration.localUsername
+    self.formatter = formatter ?? defaultFormatter
+  }
+
+  /// `user@LOCALNODE`.
+  public var description: String { userHost }
+
+  /// Runs `commandLine` with `/bin/sh -c`, streaming stdout and stderr as they come.
+  public func execute(_ commandLine: String, output: @escaping @Sendable (OutputChunk.Stream, [UInt8]) async -> Void) async throws
+    -> ExitStatus
+  {
+    let result = try await Subprocess.run(
+      .path("/bin/sh"), arguments: ["-c", commandLine], input: .none, output: .sequence, error: .sequence
+    ) { execution in
+      try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask {
+          for try await buffer in execution.standardOutput {
+            let bytes = buffer.withUnsafeBytes { Array($0) }
+            await output(.stdout, bytes)
+          }
+        }
+        group.addTask {
+          for try await buffer in execution.standardError {
+            let bytes = buffer.withUnsafeBytes { Array($0) }
+            await output(.stderr, bytes)
+          }
+        }
+        try await group.waitForAll()
+      }
+    }
+    switch result.terminationStatus {
+    case .exited(let code): return .code(code)
+    case .signaled(let signal): return .signal(signalName(signal))
+    }
+  }
+}
+
+/// `TERM` for 15, etc.
+func signalName(_ number: Int32) -> String {
+  let names: [Int32: String] = [
+    SIGHUP: "HUP", SIGINT: "INT", SIGQUIT: "QUIT", SIGILL: "ILL", SIGABRT: "ABRT", SIGFPE: "FPE",
+    SIGKILL: "KILL", SIGSEGV: "SEGV", SIGPIPE: "PIPE", SIGALRM: "ALRM", SIGTERM: "TERM", SIGUSR1: "USR1",
+    SIGUSR2: "USR2", SIGBUS: "BUS", SIGTRAP: "TRAP",
+  ]
+  return names[number] ?? String(number)
+}

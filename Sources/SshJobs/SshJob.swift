@@ -1,0 +1,123 @@
+import AsyncJobs
+import SshClient
+import Synchronization
+
+/// A job that runs a sequence of commands on one node (`SshNode` or `LocalNode`).
+///
+/// Commands run in order. A command succeeds when it ends with 0 or a status of its
+/// `allowedExits`. A critical job stops at the first failure and throws `CommandFailedError`; a
+/// non-critical job goes on, and its result is the status of the last failing command (`.code(0)`
+/// when all succeeded). Connection, SFTP and local file errors are thrown whatever `critical` says.
+///
+/// The job registers with its node when created; its `shutdown()` (called by its scheduler at the
+/// end of the run) releases the node, which closes its connection when no job uses it any more
+/// (see `SshNode`), unless `keepConnection` is set.
+public final class SshJob: AbstractJob, @unchecked Sendable {
+  /// Where the commands run.
+  public let node: any CommandNode
+  /// The commands, in order.
+  public let commands: [any Command]
+  /// Whether the node's connection stays open after the job is shut down (until
+  /// `closeConnections(in:)` or `SshNode.close()`).
+  public let keepConnection: Bool
+  /// When set, overrides the `verbose` flag of every command.
+  public let verbose: Bool?
+
+  private let registered = Mutex(false)
+
+  /// Creates a job.
+  /// - Parameters:
+  ///   - node: where the commands run.
+  ///   - commands: the commands, run in order.
+  ///   - label: a label for listings and graphs (default: the first command's label).
+  ///   - critical: whether a failing command throws (and aborts the scheduler).
+  ///   - forever: whether the job runs until the scheduler's finite jobs are done.
+  ///   - requires: the jobs this one waits for.
+  ///   - keepConnection: keep the node's connection open after the job is shut down.
+  ///   - verbose: when set, overrides the commands' `verbose`.
+  public init(
+    node: any CommandNode, commands: [any Command], label: String? = nil, critical: Bool = true,
+    forever: Bool = false, requires: [AbstractJob] = [], keepConnection: Bool = false, verbose: Bool? = nil
+  ) {
+    self.node = node
+    self.commands = commands
+    self.keepConnection = keepConnection
+    self.verbose = verbose
+    super.init(label: label, critical: critical, forever: forever, requires: requires)
+    register()
+  }
+
+  /// Creates a job running one shell command line.
+  public convenience init(
+    node: any CommandNode, command: String, label: String? = nil, critical: Bool = true, forever: Bool = false,
+    requires: [AbstractJob] = [], keepConnection: Bool = false, verbose: Bool? = nil
+  ) {
+    self.init(
+      node: node, commands: [Run(command)], label: label, critical: critical, forever: forever, requires: requires,
+      keepConnection: keepConnection, verbose: verbose)
+  }
+
+  /// Creates a job running one command.
+  public convenience init(
+    node: any CommandNode, command: any Command, label: String? = nil, critical: Bool = true,
+    forever: Bool = false, requires: [AbstractJob] = [], keepConnection: Bool = false, verbose: Bool? = nil
+  ) {
+    self.init(
+      node: node, commands: [command], label: label, critical: critical, forever: forever, requires: requires,
+      keepConnection: keepConnection, verbose: verbose)
+  }
+
+  /// The node as an `SshNode`, when it is one.
+  public var sshNode: SshNode? { node as? SshNode }
+
+  // MARK: - Running
+
+  /// Runs the commands in order (see the type's documentation).
+  /// - Returns: an `ExitStatus`: `.code(0)`, or the status of the last failing command of a
+  ///   non-critical job.
+  public override func run() async throws -> (any Sendable)? {
+    register()
+    var overall = ExitStatus.code(0)
+    for (index, command) in commands.enumerated() {
+      try Task.checkCancellation()
+      let context = CommandContext(node: node, verbose: verbose ?? command.verbose)
+      let status = try await command.run(in: context)
+      if command.isSuccess(status) { continue }
+      if critical {
+        throw CommandFailedError(host: node.description, command: command.displayLabel, status: status, index: index + 1)
+      }
+      overall = status
+    }
+    return overall
+  }
+
+  /// Releases the node (its connection closes when no job uses it any more).
+  public override func shutdown() async {
+    let release = registered.withLock { registered in
+      defer { registered = false }
+      return registered
+    }
+    if release, let ssh = sshNode { await ssh.release() }
+  }
+
+  private func register() {
+    let register = registered.withLock { registered in
+      defer { registered = true }
+      return !registered
+    }
+    if register, let ssh = sshNode { ssh.retain(keepConnection: keepConnection) }
+  }
+
+  // MARK: - Labels
+
+  /// The first command's label, followed by `.. + N` when there are more.
+  public override var textLabel: String? {
+    guard let first = commands.first else { return nil }
+    return commands.count > 1 ? "\(first.displayLabel).. + \(commands.count - 1)" : first.displayLabel
+  }
+
+  /// `user@host` on a first line, then one line per command label.
+  public override var details: String? {
+    ([node.userHost] + commands.map(\.displayLabel).filter { !$0.isEmpty }).joined(separator: "\n")
+  }
+}
