@@ -136,6 +136,10 @@ open class AbstractJob: CustomStringConvertible, @unchecked Sendable {
 
   let state = Mutex(RunState())
 
+  /// The job's index in the plan of the last run of its scheduler: a hint that spares a dictionary
+  /// (checked by identity, so a stale or foreign value is harmless).
+  let planIndex = Atomic<Int32>(-1)
+
   /// Where the job stands in the current (or last) run.
   public var status: JobStatus { state.withLock { $0.status } }
   /// Not triggered (yet).

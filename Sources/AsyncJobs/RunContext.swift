@@ -63,10 +63,11 @@ enum JobRunner {
     guard let timeout = job.timeout, !(job is Scheduler) else {
       return try await job.runAsMember(context)
     }
+    let deadline = ContinuousClock.now + timeout  // the timer task may start late on a busy pool
     return try await withThrowingTaskGroup(of: (any Sendable)?.self) { group in
       group.addImmediateTask { try await job.runAsMember(context) }
       group.addTask {
-        try await Task.sleep(for: timeout)
+        try await Task.sleep(until: deadline, clock: .continuous)
         throw JobTimeoutError(job: job.effectiveLabel, timeout: timeout)
       }
       defer { group.cancelAll() }

@@ -10,10 +10,22 @@ struct RunPlan {
   /// Indexes `scheduler`'s members; throws if a requirement is not a member.
   init(_ scheduler: Scheduler) throws(SchedulerError) {
     jobs = scheduler.members
+    let jobs = self.jobs
     let count = jobs.count
-    var index = [ObjectIdentifier: Int32](minimumCapacity: count)
     for (position, job) in jobs.enumerated() {
-      index[ObjectIdentifier(job)] = Int32(position)
+      job.planIndex.store(Int32(position), ordering: .relaxed)
+    }
+    // Fallback when a hint was overwritten (a job planned by two schedulers at once).
+    var index: [ObjectIdentifier: Int32]?
+    func position(of job: AbstractJob) -> Int32? {
+      let hint = Int(job.planIndex.load(ordering: .relaxed))
+      if hint >= 0 && hint < count && jobs[hint] === job { return Int32(hint) }
+      if index == nil {
+        var map = [ObjectIdentifier: Int32](minimumCapacity: count)
+        for (position, member) in jobs.enumerated() { map[ObjectIdentifier(member)] = Int32(position) }
+        index = map
+      }
+      return index?[ObjectIdentifier(job)]
     }
     predecessorStart = []
     predecessorStart.reserveCapacity(count + 1)
@@ -21,7 +33,7 @@ struct RunPlan {
     predecessorStart.append(0)
     for job in jobs {
       for requirement in job.requirements {
-        guard let position = index[ObjectIdentifier(requirement)] else {
+        guard let position = position(of: requirement) else {
           throw .requirementOutsideScheduler(
             scheduler: scheduler.effectiveLabel, job: job.effectiveLabel,
             requirement: requirement.effectiveLabel)

@@ -14,31 +14,32 @@ extension Scheduler {
   }
 
   /// Renders the graph with graphviz's `dot` into `path`, in `format` (`svg`, `png`, `pdf`, …;
-  /// default: the extension of `path`, else `svg`).
+  /// default: the extension of `path`, else `svg`). Waits for `dot` without blocking a thread.
   /// - Throws: `GraphicExportError` if `dot` cannot be run or fails.
-  public func exportGraphic(to path: String, format: String? = nil) throws {
+  public func exportGraphic(to path: String, format: String? = nil) async throws {
     let fileExtension = (path as NSString).pathExtension
     let format = format ?? (fileExtension.isEmpty ? "svg" : fileExtension)
+    let source = path + ".dot"
+    try exportDot(to: source)
+    defer { try? FileManager.default.removeItem(atPath: source) }
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["dot", "-T\(format)", "-o", path]
-    let input = Pipe()
-    let errors = Pipe()
-    process.standardInput = input
-    process.standardError = errors
-    do {
-      try process.run()
-    } catch {
-      throw GraphicExportError(message: "cannot run graphviz dot: \(error)")
+    process.arguments = ["dot", "-T\(format)", "-o", path, source]
+    process.standardInput = FileHandle.nullDevice
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    let status: Int32 = try await withCheckedThrowingContinuation { continuation in
+      process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+      do {
+        try process.run()
+      } catch {
+        process.terminationHandler = nil
+        continuation.resume(
+          throwing: GraphicExportError(message: "cannot run graphviz dot: \(error)"))
+      }
     }
-    input.fileHandleForWriting.write(Data(dot().utf8))
-    try? input.fileHandleForWriting.close()
-    let message = errors.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-      throw GraphicExportError(
-        message: "dot -T\(format) failed (\(process.terminationStatus)): "
-          + String(decoding: message, as: UTF8.self))
+    guard status == 0 else {
+      throw GraphicExportError(message: "dot -T\(format) -o \(path) failed with status \(status)")
     }
   }
 

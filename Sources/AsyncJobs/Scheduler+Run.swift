@@ -32,10 +32,7 @@ extension Scheduler {
       finishStreams()
       throw error
     }
-    for job in allJobs(includingSchedulers: true) where job !== self {
-      job.resetState()
-      if let nested = job as? Scheduler { nested.outcome.withLock { $0 = Outcome(didShutdown: false) } }
-    }
+    resetMembers()
     if members.isEmpty {
       outcome.withLock { $0.didShutdown = true }
       finishStreams()
@@ -61,6 +58,17 @@ extension Scheduler {
       throw SchedulerTimeoutError(scheduler: effectiveLabel, timeout: timeout ?? .zero)
     }
     throw loop.criticalError!
+  }
+
+  /// Resets the state of every job of the tree (not the scheduler's own) before a run.
+  private func resetMembers() {
+    for job in members {
+      job.resetState()
+      if let nested = job as? Scheduler {
+        nested.outcome.withLock { $0 = Outcome(didShutdown: false) }
+        nested.resetMembers()
+      }
+    }
   }
 
   /// Checks this scheduler and its nested ones for cycles and outside requirements.
@@ -140,6 +148,7 @@ extension Scheduler {
           continue
         }
         if inFlight == 0 && (stopping || window.isEmpty) { break }
+        if consumed & 1023 == 1023 { await Task.yield() }  // long synchronous stretches: be fair
         guard let completion = await group.next() else { break }
         let index: Int32
         let result: JobOutcome
@@ -225,12 +234,12 @@ extension Scheduler {
   func shutdownMembers() async {
     let targets = members.filter { $0.needsShutdown }
     if targets.isEmpty { return }
-    let limit = shutdownTimeout
+    let deadline = shutdownTimeout.map { ContinuousClock.now + $0 }
     await Task {
       await withTaskGroup(of: Bool.self) { group in
-        if let limit {
+        if let deadline {
           group.addTask {
-            do { try await Task.sleep(for: limit) } catch {}
+            do { try await Task.sleep(until: deadline, clock: .continuous) } catch {}
             return false
           }
         }

@@ -102,12 +102,19 @@ public final class Scheduler: AbstractJob, @unchecked Sendable {
 
   /// Adds jobs and the jobs of sequences (duplicates ignored); returns the scheduler.
   @discardableResult public func update(_ items: [any Schedulable]) -> Scheduler {
+    members.reserveCapacity(members.count + items.count)
     for item in items {
-      for job in item.schedulableJobs where job !== self {
-        if memberIDs.insert(ObjectIdentifier(job)).inserted { members.append(job) }
+      if let job = item as? AbstractJob {
+        insertMember(job)
+      } else {
+        for job in item.schedulableJobs { insertMember(job) }
       }
     }
     return self
+  }
+
+  private func insertMember(_ job: AbstractJob) {
+    if job !== self && memberIDs.insert(ObjectIdentifier(job)).inserted { members.append(job) }
   }
 
   /// Removes a direct member; returns whether it was one. Other members' requirements on it are

@@ -285,12 +285,12 @@ import Testing
   }
 
   /// Renders `scheduler` to SVG with graphviz and checks the file holds every label.
-  func checkSVG(_ scheduler: Scheduler, name: String, labels: [String]) throws {
+  func checkSVG(_ scheduler: Scheduler, name: String, labels: [String]) async throws {
     let path = FileManager.default.temporaryDirectory.appendingPathComponent(
       "asyncjobs-\(name)-\(UUID().uuidString).svg"
     ).path
     defer { try? FileManager.default.removeItem(atPath: path) }
-    try scheduler.exportGraphic(to: path)
+    try await scheduler.exportGraphic(to: path)
     let svg = try String(contentsOfFile: path, encoding: .utf8)
     #expect(svg.contains("<svg") && svg.contains("</svg>"))
     for label in labels {
@@ -299,34 +299,34 @@ import Testing
     }
   }
 
-  @Test func dotEasy1() throws {
+  @Test func dotEasy1() async throws {
     let s = Scheduler(JobSequence(noop("begin"), diamondScheduler("diamond"), noop("end")))
     let dot = s.dot()
     #expect(dot.hasPrefix("digraph asynciojobs{\ncompound=true;\ngraph [];\n"))
     #expect(dot.contains("subgraph cluster_2{\ncompound=true;\ngraph [style=\"\",label=\"2: diamond\""))
     #expect(dot.contains("1 -> 3 [lhead=cluster_2];\n"))
     #expect(dot.contains("6 -> 7 [ltail=cluster_2];\n"))
-    try checkSVG(s, name: "easy1", labels: ["begin", "diamond-4", "end"])
+    try await checkSVG(s, name: "easy1", labels: ["begin", "diamond-4", "end"])
   }
 
-  @Test func dotEasy2() throws {
+  @Test func dotEasy2() async throws {
     let s = Scheduler(JobSequence(noop("begin"), pipesScheduler("pipes"), noop("end")))
     let dot = s.dot()
     // Entries {3, 5}: middle is 3; exits {4, 6}: middle is 4.
     #expect(dot.contains("1 -> 3 [lhead=cluster_2];\n"))
     #expect(dot.contains("4 -> 7 [ltail=cluster_2];\n"))
-    try checkSVG(s, name: "easy2", labels: ["begin", "pipes p2-2", "end"])
+    try await checkSVG(s, name: "easy2", labels: ["begin", "pipes p2-2", "end"])
   }
 
-  @Test func dotBetweenSchedulers() throws {
+  @Test func dotBetweenSchedulers() async throws {
     let s = Scheduler(
       JobSequence(noop("begin"), diamondScheduler("diamond"), pipesScheduler("pipes"), noop("end")))
     let dot = s.dot()
     #expect(dot.contains("06 -> 08 [lhead=cluster_07 ltail=cluster_02];\n"))
-    try checkSVG(s, name: "simple", labels: ["diamond-1", "pipes p1-1"])
+    try await checkSVG(s, name: "simple", labels: ["diamond-1", "pipes p1-1"])
   }
 
-  @Test func dotStyles() throws {
+  @Test func dotStyles() async throws {
     let regular = noop("regular", critical: false)
     let critical = noop("critical", critical: true)
     let forever = noop("forever", critical: false, forever: true)
@@ -341,27 +341,27 @@ import Testing
     let quoted = Scheduler(noop("x\"quoted\""), Job(label: "multi\nline", critical: false, forever: true) { nil })
     #expect(quoted.dot().contains("label=\"1: x\\\"quoted\\\"\""))
     #expect(quoted.dot().contains("2 [style=\"rounded,dashed\",label=\"2: multi\nline\",shape=\"box\",penwidth=\"0.5\"]"))
-    try checkSVG(s, name: "styles1", labels: ["regular", "critical", "forever", "both"])
+    try await checkSVG(s, name: "styles1", labels: ["regular", "critical", "forever", "both"])
   }
 
-  @Test func dotNestedStyles() throws {
+  @Test func dotNestedStyles() async throws {
     let s = Scheduler(
       pipesScheduler("S1", pipes: 6), diamondScheduler("S2", critical: false, forever: true),
       diamondScheduler("S3", critical: true, forever: false))
     let dot = s.dot()
     #expect(dot.contains("graph [style=\"dashed\",label=\"14: S2\",shape=\"box\",penwidth=\"0.5\"];"))
     #expect(dot.contains("graph [style=\"\",label=\"19: S3\",shape=\"box\",color=\"red\",penwidth=\"2\"];"))
-    try checkSVG(s, name: "styles2", labels: ["S1", "S2", "S3"])
+    try await checkSVG(s, name: "styles2", labels: ["S1", "S2", "S3"])
   }
 
-  @Test func dotOrderFilledLater() throws {
+  @Test func dotOrderFilledLater() async throws {
     let subs = (1...4).map { Scheduler(label: "sub\($0)") }
     let s = Scheduler(JobSequence(noop("top"), subs[0], noop("middle"), subs[1], subs[2], subs[3]))
     for (index, sub) in subs.enumerated() {
       sub.add(JobSequence((1...(index == 3 ? 4 : 3)).map { noop("sub\(index + 1)-\($0)") }))
     }
     #expect(s.list(symbols: .unicode).split(separator: "\n").count == 6 + 13 + 4)
-    try checkSVG(s, name: "order1", labels: ["sub4-4", "middle"])
+    try await checkSVG(s, name: "order1", labels: ["sub4-4", "middle"])
   }
 
   /// README DOT example, written with `exportDot`.

@@ -94,11 +94,14 @@ func runAll(sizes: [Int]) throws {
         continue
       }
       let perJob = Double(peak - base) / Double(size)
+      func column(_ text: String, _ width: Int) -> String {
+        text.padding(toLength: max(width, text.count), withPad: " ", startingAt: 0)
+      }
       print(
-        kind.padding(toLength: 8, withPad: " ", startingAt: 0)
-          + String(size).padding(toLength: 10, withPad: " ", startingAt: 0)
-          + String(format: "%-10.3f%-9.3f%-15.0f%-12@%.0f", build, run, Double(size) / run,
-            String(format: "%.1f MiB", Double(peak) / 1_048_576), perJob))
+        column(kind, 8) + column(String(size), 10) + column(String(format: "%.3f", build), 10)
+          + column(String(format: "%.3f", run), 9) + column(String(format: "%.0f", Double(size) / run), 15)
+          + column(String(format: "%.1f MiB", Double(peak) / 1_048_576), 12)
+          + String(format: "%.0f", perJob))
     }
   }
 }

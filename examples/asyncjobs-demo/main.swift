@@ -64,7 +64,7 @@ print("===== after: run() returned \(succeeded) in \(clock.now - start)")
 print(main.debrief(), terminator: "")
 
 do {
-  try main.exportGraphic(to: svgPath)
+  try await main.exportGraphic(to: svgPath)
   print("graph written to \(svgPath)")
 } catch {
   print("could not write the graph: \(error)")
