@@ -33,7 +33,7 @@ public final class SshNode: CommandNode {
     var keep = false
     var holdsGateway = false
     var closing: Task<Void, Never>?
-    var announced = false
+    var connecting: Task<Void, any Error>?
     var sftpAnnounced = false
   }
   private let lifecycle = Mutex(Lifecycle())
@@ -95,26 +95,35 @@ public final class SshNode: CommandNode {
   }
 
   /// Connects (the gateways first) if not connected, reporting connection events to the formatter.
+  ///
+  /// Every connection attempt of this node goes through one task at a time: `SshConnection`
+  /// reports itself connected (and lets other callers in) while its handshake is still running,
+  /// so concurrent first commands must not reach `SshConnection.connect()` on their own.
   public func ensureConnected() async throws {
     await waitForPendingClose()
     if let gateway { try await gateway.ensureConnected() }
-    if await connection.isConnected { return }
-    let announce = lifecycle.withLock { state in
-      defer { state.announced = true }
-      return !state.announced
+    let attempt = lifecycle.withLock { state in
+      if let attempt = state.connecting { return attempt }
+      let attempt = Task { try await self.connectOnce() }
+      state.connecting = attempt
+      return attempt
     }
-    if announce { formatter.event(.connecting(direct: gateway == nil), from: origin) }
+    try await attempt.value
+  }
+
+  /// One connection attempt (the only caller of `connection.connect()` at any time).
+  private func connectOnce() async throws {
+    defer { lifecycle.withLock { $0.connecting = nil } }
+    if await connection.isConnected { return }
+    formatter.event(.connecting(direct: gateway == nil), from: origin)
     do {
       try await connection.connect()
     } catch {
-      if announce {
-        lifecycle.withLock { $0.announced = false }
-        let reason = (error as? SshError)?.message ?? String(describing: error)
-        formatter.event(.connectionFailed(reason: reason), from: origin)
-      }
+      let reason = (error as? SshError)?.message ?? String(describing: error)
+      formatter.event(.connectionFailed(reason: reason), from: origin)
       throw error
     }
-    if announce { formatter.event(.authenticated, from: origin) }
+    formatter.event(.authenticated, from: origin)
   }
 
   /// The connection, connected, for SFTP operations.
@@ -186,10 +195,7 @@ public final class SshNode: CommandNode {
   private func disconnect() async {
     let wasConnected = await connection.isConnected
     let sftp = lifecycle.withLock { state in
-      defer {
-        state.announced = false
-        state.sftpAnnounced = false
-      }
+      defer { state.sftpAnnounced = false }
       return state.sftpAnnounced
     }
     await connection.close()

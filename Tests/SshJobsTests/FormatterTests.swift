@@ -1,0 +1,232 @@
+import Foundation
+import Testing
+
+@testable import SshJobs
+
+@Suite struct FormatterTests {
+  let alpha = OutputOrigin(hostname: "localhost", username: "root")
+  let beta = OutputOrigin(hostname: "fit01.inria.fr", username: "r")
+  let gamma = OutputOrigin(hostname: "127.0.0.1", username: "apsshuser")
+
+  private func feed(_ formatter: any OutputFormatter, _ text: String, _ origin: OutputOrigin, stream: OutputChunk.Stream = .stdout) {
+    let relay = OutputRelay(formatter: formatter, origin: origin, capturing: false)
+    relay.receive(ArraySlice(Array(text.utf8)), stream: stream)
+    relay.finish()
+  }
+
+  @Test func hostFormatterCentresHostsLikeTheReference() {
+    let sink = BufferSink()
+    let formatter = HostFormatter(sink: sink)
+    for origin in [alpha, beta, gamma] { formatter.register(origin) }
+    feed(formatter, "hello\n", alpha)
+    feed(formatter, "hello\n", beta)
+    feed(formatter, "err\n", gamma, stream: .stderr)
+    #expect(sink.stdoutText == "localhost:hello\n  fit01  :hello\n")
+    #expect(sink.stderrText == "127.0.0.1:err\n")
+  }
+
+  @Test func partialLinesAreReassembledAndTheLastIsFlushedWithoutNewline() {
+    let sink = BufferSink()
+    let formatter = HostFormatter(sink: sink)
+    formatter.register(alpha)
+    let relay = OutputRelay(formatter: formatter, origin: alpha, capturing: false)
+    for piece in ["li", "ne1\nline", "2\nline3\nta", "il"] {
+      relay.receive(ArraySlice(Array(piece.utf8)), stream: .stdout)
+    }
+    relay.receive(ArraySlice(Array("e1\ne2".utf8)), stream: .stderr)
+    #expect(sink.stdoutText == "localhost:line1\nlocalhost:line2\nlocalhost:line3\n")
+    relay.finish()
+    #expect(sink.stdoutText == "localhost:line1\nlocalhost:line2\nlocalhost:line3\nlocalhost:tail")
+    #expect(sink.stderrText == "localhost:e1\nlocalhost:e2")
+  }
+
+  @Test func remoteTextNeverExpandsPlaceholders() {
+    let sink = BufferSink()
+    let formatter = TemplateFormatter(format: "[{host}|{user}] {line}{nl}", sink: sink)
+    formatter.register(alpha)
+    feed(formatter, "{host} inside {nl} %H {user}\n", alpha)
+    #expect(sink.stdoutText == "[localhost|root@] {host} inside {nl} %H {user}\n")
+  }
+
+  @Test func templatePlaceholdersAndTime() throws {
+    let sink = BufferSink()
+    let formatter = TemplateFormatter(format: "{fqdn}/{host}/{user} %% {linenl}", sink: sink)
+    formatter.register(beta)
+    formatter.register(gamma)
+    feed(formatter, "x\n", beta)
+    // fqdn width 14, host width 9, user width 9 (+1 for @).
+    #expect(sink.stdoutText == "fit01.inria.fr/  fit01  /    r@     % x\n")
+    let timed = BufferSink()
+    let time = TimeHostFormatter(sink: timed)
+    time.register(alpha)
+    feed(time, "a\nb\n", alpha)
+    let lines = timed.stdoutText.split(separator: "\n")
+    #expect(lines.count == 2)
+    let regex = try Regex("^[0-9]{2}-[0-9]{2}-[0-9]{2}:localhost:[ab]$")
+    #expect(lines.allSatisfy { $0.wholeMatch(of: regex) != nil })
+  }
+
+  @Test func rawFormatterAndEvents() {
+    let sink = BufferSink()
+    let quiet = RawFormatter(sink: sink)
+    feed(quiet, "plain\n", alpha)
+    quiet.event(.connecting(direct: true), from: alpha)
+    quiet.event(.connectionFailed(reason: "connection refused"), from: alpha)
+    quiet.event(.message("Run: -> true"), from: alpha)
+    #expect(sink.stdoutText == "plain\n")
+    #expect(sink.stderrText == "Connection failed to root@localhost : connection refused\nRun: -> true\n")
+    let loud = BufferSink()
+    let verbose = HostFormatter(verbose: true, sink: loud)
+    verbose.register(alpha)
+    verbose.event(.connecting(direct: false), from: alpha)
+    verbose.event(.authenticated, from: alpha)
+    verbose.event(.sessionStarted(command: "hostname"), from: alpha)
+    #expect(
+      loud.stderrText == """
+        localhost:========== Connecting (tunnelled) to root@localhost
+        localhost:========== Authorization OK root@localhost
+        localhost:========== Session started for hostname
+
+        """)
+  }
+
+  @Test func captureFormatterKeepsStdoutRaw() {
+    let sink = BufferSink()
+    let formatter = CaptureFormatter(sink: sink)
+    feed(formatter, "LINE1\n", alpha)
+    feed(formatter, "LINE2\n", alpha)
+    feed(formatter, "oops\n", alpha, stream: .stderr)
+    #expect(formatter.capture == "LINE1\nLINE2\n")
+    #expect(sink.stdoutText.isEmpty)
+    #expect(sink.stderrText == "oops\n")
+    formatter.startCapture()
+    #expect(formatter.capture.isEmpty)
+  }
+
+  @Test func subdirFormatterWritesOneFilePerHostAndStream() throws {
+    let directory = try Fleet.temporaryDirectory() + "/run"
+    let formatter = SubdirFormatter(directory: directory, verbose: true, sink: BufferSink())
+    formatter.event(.connecting(direct: true), from: alpha)
+    feed(formatter, "out1\nout2", alpha)
+    feed(formatter, "bad\n", alpha, stream: .stderr)
+    feed(formatter, "other\n", gamma)
+    formatter.closeFiles()
+    let out = try String(contentsOfFile: directory + "/localhost", encoding: .utf8)
+    #expect(out == "Connected (direct) to root@localhost\nout1\nout2")
+    #expect(try String(contentsOfFile: directory + "/localhost.err", encoding: .utf8) == "bad\n")
+    #expect(try String(contentsOfFile: directory + "/127.0.0.1", encoding: .utf8) == "other\n")
+  }
+
+  @Test func shortHostnames() {
+    #expect(OutputOrigin(hostname: "fit01.inria.fr", username: "").shortHostname == "fit01")
+    #expect(OutputOrigin(hostname: "127.0.0.1", username: "").shortHostname == "127.0.0.1")
+    #expect(OutputOrigin(hostname: "localhost", username: "").shortHostname == "localhost")
+  }
+
+  @Test func manyLinesAreFormattedFastAndInFewWrites() {
+    final class CountingSink: OutputSink, @unchecked Sendable {
+      let lock = NSLock()
+      var writes = 0
+      var bytes = 0
+      func write(_ buffer: UnsafeRawBufferPointer, to stream: OutputChunk.Stream) {
+        lock.withLock {
+          writes += 1
+          bytes += buffer.count
+        }
+      }
+    }
+    let sink = CountingSink()
+    let formatter = HostFormatter(sink: sink)
+    formatter.register(alpha)
+    let line = Array(String(repeating: "x", count: 70).utf8) + [0x0A]
+    var chunk: [UInt8] = []
+    for _ in 0..<460 { chunk += line }
+    let relay = OutputRelay(formatter: formatter, origin: alpha, capturing: false)
+    let start = ContinuousClock.now
+    for _ in 0..<300 { relay.receive(chunk[...], stream: .stdout) }
+    relay.finish()
+    let elapsed = ContinuousClock.now - start
+    #expect(sink.writes == 300)
+    #expect(sink.bytes == 300 * 460 * (71 + "localhost:".count))
+    #expect(elapsed < .seconds(5))
+  }
+}
+
+@Suite struct VariablesAndLabelsTests {
+  @Test func variablesRenderDefinedNamesOnly() {
+    let env = Variables(["fetched": "a simple variable", "x": "{{y}}"])
+    #expect(env.render("echo fetched = {{fetched}}") == "echo fetched = a simple variable")
+    #expect(env.render("{{ fetched }}/{{undefined}}/{{x}}") == "a simple variable/{{undefined}}/{{y}}")
+    env["late"] = "now"
+    #expect(Run("echo", "{{late}}", variables: env).commandLine == "echo now")
+  }
+
+  @Test func allowedExitsMatchCodesAndSignals() {
+    let run = Run("true", allowedExits: [100, "TERM"])
+    #expect(run.isSuccess(.code(0)))
+    #expect(run.isSuccess(.code(100)))
+    #expect(run.isSuccess(.signal("TERM")))
+    #expect(!run.isSuccess(.signal("KILL")))
+    #expect(!run.isSuccess(.code(232)))
+    #expect(Run("x", allowedExits: ["SIGQUIT"]).isSuccess(.signal("QUIT")))
+  }
+
+  @Test func labelsAndDetails() {
+    let node = SshNode(hostname: "fit01", username: "root", formatter: Fleet.quiet)
+    let job = SshJob(
+      node: node,
+      commands: [
+        Run("hostname"), RunScript("tests/testbasic.sh", "10"), RunString("#!/bin/bash\n\n# comment\necho hello world from a string", "1", "2"),
+        Push(localPaths: ["a", "b"], remotePath: "dir"), Pull(remotePaths: ["r"], localPath: "l"),
+        Run("ls", label: "labelled"),
+      ])
+    #expect(job.textLabel == "hostname.. + 5")
+    #expect(
+      job.details == """
+        root@fit01
+        hostname
+        RunScript: testbasic.sh 10
+        RunString: echo hello worl... 1 2
+        Push: a ... (2 total) onto dir
+        Pull: r into l
+        labelled
+        """)
+    let scheduler = Scheduler(job)
+    #expect(scheduler.list(details: true).contains("root@fit01\nhostname\n"))
+    #expect(node.userCount == 1)
+  }
+
+  @Test func topologyOfGatewaysAndJobs() {
+    let gateway = SshNode(hostname: "faraday", username: "inria_tutorial", formatter: Fleet.quiet)
+    let fit01 = SshNode(hostname: "fit01", username: "root", gateway: gateway, formatter: Fleet.quiet)
+    let fit02 = SshNode(hostname: "fit02", username: "root", gateway: gateway, formatter: Fleet.quiet)
+    let scheduler = Scheduler(
+      SshJob(node: fit01, command: "hostname"), SshJob(node: fit01, command: "ls"),
+      Scheduler(SshJob(node: fit02, command: "id")), SshJob(node: LocalNode(formatter: Fleet.quiet), command: "true"))
+    #expect(
+      topologyDot(of: scheduler) == """
+        digraph apssh{
+        graph[];
+        0 [style="rounded", label="Local Node\\n1 job", shape="box"]
+        1 [style="rounded", label="inria_tutorial@faraday", shape="box"]
+        2 [style="rounded", label="root@fit01\\n2 jobs", shape="box"]
+        3 [style="rounded", label="root@fit02\\n1 job", shape="box"]
+        0 -> 1
+        1 -> 2
+        1 -> 3
+        }
+
+        """)
+    #expect(fit01.description == "inria_tutorial@faraday->root@fit01")
+    #expect(fit02.distance == 2)
+  }
+
+  /// Scenario 60, adapted: creating nodes makes no connection (key loading waits for the first command).
+  @Test func creatingNodesConnectsNothing() async {
+    let nodes = (0..<100).map { _ in SshNode(hostname: "127.0.0.1", formatter: Fleet.quiet) }
+    for node in nodes {
+      #expect(await node.connection.connectionCount == 0)
+      #expect(await !node.connection.isConnected)
+    }
+  }
+}
