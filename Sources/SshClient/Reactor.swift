@@ -78,8 +78,9 @@ final class Reactor: Sendable {
   /// Starts watching `fd`; call once after creating the descriptor.
   func register(fd: Int32) {
     state.withLock { $0.descriptors[fd] = Descriptor() }
+    // Disarmed one-shot: even EPOLLHUP/EPOLLERR, which epoll always reports, wait for arming.
     var event = epoll_event()
-    event.events = 0
+    event.events = EPOLLONESHOT.rawValue
     event.data.fd = fd
     _ = epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event)
   }

@@ -106,6 +106,12 @@ public struct OutputChunk: Sendable {
   public let stream: Stream
   /// The bytes, not split into lines.
   public let bytes: [UInt8]
+
+  /// Creates a chunk (for other sources of output, such as local commands).
+  public init(stream: Stream, bytes: [UInt8]) {
+    self.stream = stream
+    self.bytes = bytes
+  }
 }
 
 /// The whole output of a command run with ``SshConnection/run(_:pty:timeout:)``.

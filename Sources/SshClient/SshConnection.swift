@@ -76,7 +76,7 @@ public actor SshConnection {
   public nonisolated var label: String { configuration.label }
 
   /// True while the connection is open and usable.
-  public var isConnected: Bool { session != nil && failure == nil }
+  public var isConnected: Bool { session != nil && failure == nil && connecting == nil }
 
   // MARK: - Connecting
 
@@ -84,8 +84,9 @@ public actor SshConnection {
   /// host-key check and authentication, all within the connect timeout. Concurrent callers share
   /// one attempt. A connection that failed or was closed is opened anew.
   public func connect() async throws {
-    if session != nil && failure == nil { return }
+    // While an attempt runs, `session` exists but is not usable yet: wait for the attempt.
     if let connecting { return try await connecting.value }
+    if session != nil && failure == nil { return }
     if session != nil { teardown() }
     let attempt = Task { try await self.establish() }
     connecting = attempt

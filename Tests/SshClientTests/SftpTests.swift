@@ -1,0 +1,84 @@
+import Foundation
+import SshClient
+import Testbed
+import Testing
+
+@Suite("SFTP on testbed hosts")
+struct SftpTests {
+  @Test("a 20 MB file goes there and back byte-identical")
+  func fileRoundTrip() async throws {
+    let testbed = try await TestHosts.testbed()
+    let connection = TestHosts.connection(testbed, host: 13)
+    let directory = try TestHosts.temporaryDirectory()
+    let original = directory + "/big.bin"
+    let random = try FileHandle(forReadingFrom: URL(fileURLWithPath: "/dev/urandom"))
+    let data = try random.read(upToCount: 20_000_000) ?? Data()
+    try random.close()
+    #expect(data.count == 20_000_000)
+    try data.write(to: URL(fileURLWithPath: original))
+    let remote = "apssh-sftp-test-\(UUID().uuidString).bin"
+    let sent = try await connection.put([original], to: remote)
+    #expect(sent == 20_000_000)
+    #expect(try await connection.stat(remote)?.size == 20_000_000)
+    let back = directory + "/back.bin"
+    let received = try await connection.get([remote], to: back)
+    #expect(received == 20_000_000)
+    #expect(try Data(contentsOf: URL(fileURLWithPath: back)) == data)
+    _ = try await connection.run("rm -f \(remote)")
+    await connection.close()
+  }
+
+  @Test("a directory tree goes there and back with its modes")
+  func treeRoundTrip() async throws {
+    let testbed = try await TestHosts.testbed()
+    let connection = TestHosts.connection(testbed, host: 14)
+    let directory = try TestHosts.temporaryDirectory()
+    let tree = directory + "/tree"
+    let files = ["a.txt": "alpha\n", "sub/b.txt": "beta\n", "sub/deeper/c.sh": "#!/bin/sh\necho c\n"]
+    for (path, text) in files {
+      let full = tree + "/" + path
+      try FileManager.default.createDirectory(
+        atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+      try text.write(toFile: full, atomically: true, encoding: .utf8)
+    }
+    chmod(tree + "/sub/deeper/c.sh", 0o750)
+    let remote = "apssh-tree-\(UUID().uuidString)"
+    try await connection.makeDirectory(remote)
+    try await connection.put([tree], to: remote, recursive: true, preserve: true)
+    #expect(try await connection.stat(remote + "/tree/sub/deeper/c.sh")?.permissions == 0o750)
+    let ran = try await connection.run("sh \(remote)/tree/sub/deeper/c.sh")
+    #expect(ran.stdoutText == "c\n")
+    let back = directory + "/back"
+    try await connection.get([remote + "/tree"], to: back, recursive: true, preserve: true)
+    for (path, text) in files {
+      #expect(try String(contentsOfFile: back + "/" + path, encoding: .utf8) == text)
+    }
+    let attributes = try FileManager.default.attributesOfItem(atPath: back + "/sub/deeper/c.sh")
+    #expect((attributes[.posixPermissions] as? Int) == 0o750)
+    _ = try await connection.run("rm -rf \(remote)")
+    await connection.close()
+  }
+
+  @Test("writeFile sets the mode; mkdir -p is idempotent; stat of a missing path is nil")
+  func smallOperations() async throws {
+    let testbed = try await TestHosts.testbed()
+    let connection = TestHosts.connection(testbed, host: 15)
+    let base = "apssh-small-\(UUID().uuidString)"
+    try await connection.makeDirectory(base + "/x/y/z")
+    try await connection.makeDirectory(base + "/x/y/z")
+    #expect(try await connection.stat(base + "/x/y/z")?.isDirectory == true)
+    try await connection.writeFile("echo hi\n", to: base + "/x/script.sh", mode: 0o700)
+    let info = try await connection.stat(base + "/x/script.sh")
+    #expect(info?.permissions == 0o700)
+    #expect(info?.size == 8)
+    #expect(try await connection.stat(base + "/missing") == nil)
+    await #expect {
+      _ = try await connection.get([base + "/missing"], to: NSTemporaryDirectory() + "/nothing")
+    } throws: { error in
+      if case .sftp = (error as? SshError)?.code { return true }
+      return false
+    }
+    _ = try await connection.run("rm -rf \(base)")
+    await connection.close()
+  }
+}
