@@ -112,7 +112,11 @@ struct ExecTests {
     #expect(await connection.connectionCount == 2)
     await connection.close()
   }
+}
 
+/// Heavy tests, run apart from the timing checks (see the Makefile).
+@Suite("LoadTests: many connections at once")
+struct LoadTests {
   @Test("200 concurrent connections to the testbed all succeed")
   func manyConnections() async throws {
     let testbed = try await TestHosts.testbed()

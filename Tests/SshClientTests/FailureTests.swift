@@ -49,8 +49,14 @@ struct FailureTests {
     let keygen = Process()
     keygen.executableURL = URL(fileURLWithPath: "/usr/bin/ssh-keygen")
     keygen.arguments = ["-q", "-t", "ed25519", "-N", "", "-f", key]
+    let exited = AsyncStream<Int32> { continuation in
+      keygen.terminationHandler = { process in
+        continuation.yield(process.terminationStatus)
+        continuation.finish()
+      }
+    }
     try keygen.run()
-    keygen.waitUntilExit()
+    for await status in exited { #expect(status == 0) }
     let connection = SshConnection(configuration: TestHosts.configuration(testbed, host: 9, keyPaths: [key]))
     await #expect {
       try await connection.connect()
