@@ -16,6 +16,10 @@ let package = Package(
     .library(name: "Testbed", targets: ["Testbed"]),
     .library(name: "SshJobs", targets: ["SshJobs"]),
     .executable(name: "aptestbed", targets: ["aptestbed"]),
+    .library(name: "APSSHCLI", targets: ["APSSHCLI"]),
+    .executable(name: "apssh", targets: ["apssh"]),
+    .executable(name: "appush", targets: ["appush"]),
+    .executable(name: "appull", targets: ["appull"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -55,9 +59,25 @@ let package = Package(
       dependencies: ["Testbed", .product(name: "ArgumentParser", package: "swift-argument-parser")],
       swiftSettings: strict),
 
+    // The command-line tools: argument parsing and the commands; the executables are thin mains.
+    .target(
+      name: "APSSHCLI",
+      dependencies: [
+        "SshJobs", "Inventory",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Yams", package: "Yams"),
+      ],
+      swiftSettings: strict),
+    .executableTarget(name: "apssh", dependencies: ["APSSHCLI"], swiftSettings: strict),
+    .executableTarget(name: "appush", dependencies: ["APSSHCLI"], swiftSettings: strict),
+    .executableTarget(name: "appull", dependencies: ["APSSHCLI"], swiftSettings: strict),
+    .executableTarget(
+      name: "ssh-demo", dependencies: ["SshJobs", "Testbed"], path: "examples/ssh-demo", swiftSettings: strict),
+
     .executableTarget(
       name: "asyncjobs-bench", dependencies: ["AsyncJobs"], path: "benchmarks/asyncjobs",
       swiftSettings: strict),
+    .executableTarget(name: "fanout-bench", dependencies: ["SshClient", "Testbed"], path: "benchmarks/fanout", swiftSettings: strict),
     .executableTarget(name: "asyncjobs-demo", dependencies: ["AsyncJobs"], path: "examples/asyncjobs-demo", swiftSettings: strict),
 
     .testTarget(name: "AsyncJobsTests", dependencies: ["AsyncJobs"], swiftSettings: strict),
@@ -65,5 +85,6 @@ let package = Package(
     .testTarget(name: "SshJobsTests", dependencies: ["SshJobs", "Testbed"], swiftSettings: strict),
     .testTarget(name: "TestbedTests", dependencies: ["Testbed"], swiftSettings: strict),
     .testTarget(name: "InventoryTests", dependencies: ["Inventory"], swiftSettings: strict),
+    .testTarget(name: "APSSHCLITests", dependencies: ["APSSHCLI", "Testbed"], swiftSettings: strict),
   ]
 )

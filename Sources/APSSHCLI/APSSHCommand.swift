@@ -1,0 +1,121 @@
+import ArgumentParser
+import Foundation
+import Inventory
+import SshJobs
+
+/// `apssh`: run a command (or a scenario file) on many hosts in parallel over SSH.
+struct APSSHCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "apssh",
+    abstract: "Run a command on many hosts in parallel over SSH.",
+    discussion: """
+      Exit codes: 0 every host succeeded, 1 some host failed or was unreachable, 2 usage or input error, \
+      130 interrupted (Ctrl-C). With --json, one JSON document is printed on stdout at the end, with each \
+      host's output in its record (or in files with -o/-d).
+      """)
+
+  @OptionGroup var targetOptions: TargetOptions
+  @OptionGroup var connection: ConnectionOptions
+  @OptionGroup var output: OutputOptions
+
+  @Flag(name: [.customShort("r"), .customLong("raw-format")], help: "Print lines as they are, without the host name.")
+  var raw = false
+
+  @Flag(name: [.customShort("L"), .customLong("list-targets")], help: "Print the targets and exit.")
+  var listTargets = false
+
+  @Flag(name: [.customShort("m"), .customLong("mark")], help: "With -o/-d: write DIR/0ok/<host> and DIR/1failed/<host> files.")
+  var mark = false
+
+  @Flag(name: [.customShort("n"), .customLong("dry-run")], help: "Print the excluded and selected targets (or, with -S, the job listing) and exit.")
+  var dryRun = false
+
+  @Flag(name: [.customShort("V"), .customLong("version")], help: "Print the version and exit.")
+  var version = false
+
+  @Flag(name: [.customShort("s"), .customLong("script")], help: "The first command word is a local script to copy and run (or, if no such file, a script body).")
+  var script = false
+
+  @Option(name: [.customShort("i"), .customLong("includes")], help: ArgumentHelp("With -s: a local file pushed next to the script (repeatable).", valueName: "FILE"))
+  var includes: [String] = []
+
+  @Option(name: [.customShort("S"), .customLong("scenario")], help: ArgumentHelp("Run a YAML scenario file instead of a command.", valueName: "FILE"))
+  var scenario: String?
+
+  @Option(name: .customLong("var"), help: ArgumentHelp("A scenario variable, {{ NAME }} in the file (repeatable).", valueName: "NAME=VALUE"))
+  var variables: [String] = []
+
+  @Option(name: .customLong("graph"), help: ArgumentHelp("With -S: write the job graph (.svg, .png, .dot).", valueName: "FILE"))
+  var graph: String?
+
+  @Argument(parsing: .postTerminator, help: "The remote command (its words are joined with spaces).")
+  var commands: [String] = []
+
+  /// Runs the command; returns the exit code.
+  func execute(_ environment: CLIEnvironment) async throws -> Int32 {
+    let console = Console(sink: environment.sink)
+    if version {
+      console.out("apssh version \(APSSHVersion.current)")
+      return ExitCodes.success
+    }
+    let settings = try ConnectionSettings(connection)
+    if let scenario {
+      let runner = ScenarioRunner(
+        path: scenario, variables: try Self.parseVariables(variables), targetOptions: targetOptions,
+        settings: settings, output: output, raw: raw, environment: environment)
+      return try await runner.run(dryRun: dryRun, graph: graph)
+    }
+    let words = Arguments.command(commands)
+    if !dryRun && !listTargets && words.isEmpty {
+      throw CLIError("apssh: You must provide a command to be run remotely (or a scenario with -S FILE)")
+    }
+    let selection = try TargetSelection(targetOptions)
+    if dryRun {
+      console.out("========== \(selection.excludes.count) excludes found:")
+      for target in selection.excludes { console.out(target.description) }
+      console.out("========== \(selection.targets.count) hostnames selected (\(selection.excludedCount) excluded):")
+      for target in selection.targets { console.out(target.description) }
+      return ExitCodes.success
+    }
+    guard !selection.targets.isEmpty else {
+      throw CLIError("apssh: it makes no sense to run apssh without any target (use -t)")
+    }
+    if listTargets {
+      for target in selection.targets { console.out(target.description) }
+      return ExitCodes.success
+    }
+    try settings.checkKeys(targets: selection.targets, okIfNoKey: connection.okIfNoKey)
+    let command = try makeCommand(words, console: console)
+    return await HostCommandRun(
+      tool: "apssh", commandLine: words.joined(separator: " "), selection: selection, settings: settings,
+      output: output, raw: raw, mark: mark, environment: environment
+    ).run { _ in command }
+  }
+
+  private func makeCommand(_ words: [String], console: Console) throws -> any Command {
+    let verbose = output.verbose || output.debug
+    guard script else { return Run(argv: words, verbose: output.debug) }
+    let first = (words[0] as NSString).expandingTildeInPath
+    let args = Array(words.dropFirst())
+    for include in includes where !FileManager.default.fileExists(atPath: include) {
+      throw CLIError("apssh: no such file to include: \(include)")
+    }
+    if FileManager.default.fileExists(atPath: first) {
+      return RunScript(localPath: first, args: args, includes: includes, verbose: output.debug)
+    }
+    if verbose { console.err("Warning: file not found '\(words[0])'\n=> Using RunString instead") }
+    return RunString(body: words[0], args: args, includes: includes, verbose: output.debug)
+  }
+
+  /// `NAME=VALUE` pairs.
+  static func parseVariables(_ pairs: [String]) throws -> [String: String] {
+    var result: [String: String] = [:]
+    for pair in pairs {
+      guard let equal = pair.firstIndex(of: "="), equal != pair.startIndex else {
+        throw CLIError("apssh: --var expects NAME=VALUE, got '\(pair)'")
+      }
+      result[String(pair[..<equal])] = String(pair[pair.index(after: equal)...])
+    }
+    return result
+  }
+}

@@ -1,0 +1,46 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+import SshJobs
+
+/// Where a command writes and how it behaves towards its process: output sink, terminal, signals.
+///
+/// The executables use `CLIEnvironment.standard`; tests run commands in-process with a `BufferSink`.
+public struct CLIEnvironment: Sendable {
+  /// Where every line goes: remote output through the formatters, and the tool's own messages.
+  public var sink: any OutputSink
+  /// Whether stderr is a terminal (enables the live progress line).
+  public var stderrIsTerminal: Bool
+  /// Whether to install a SIGINT handler that cancels the run (exit code 130).
+  public var handlesSignals: Bool
+
+  /// Creates an environment.
+  public init(sink: any OutputSink, stderrIsTerminal: Bool = false, handlesSignals: Bool = false) {
+    self.sink = sink
+    self.stderrIsTerminal = stderrIsTerminal
+    self.handlesSignals = handlesSignals
+  }
+
+  /// The process's stdout and stderr, progress when stderr is a tty, Ctrl-C handled.
+  public static var standard: CLIEnvironment {
+    CLIEnvironment(sink: StandardOutputSink.shared, stderrIsTerminal: isatty(2) == 1, handlesSignals: true)
+  }
+}
+
+/// Writes the tool's own lines (not remote output) to a sink.
+struct Console: Sendable {
+  let sink: any OutputSink
+
+  /// Writes `text` plus `terminator` on stdout.
+  func out(_ text: String, terminator: String = "\n") { write(text + terminator, to: .stdout) }
+
+  /// Writes `text` plus `terminator` on stderr.
+  func err(_ text: String, terminator: String = "\n") { write(text + terminator, to: .stderr) }
+
+  /// Writes `text` as is.
+  func write(_ text: String, to stream: OutputChunk.Stream) {
+    Array(text.utf8).withUnsafeBytes { sink.write($0, to: stream) }
+  }
+}

@@ -1,0 +1,40 @@
+import ArgumentParser
+
+/// How output is shown: formatters (`-tc -f -o -d`), verbosity, progress, JSON. `-r` is declared by each
+/// tool (it means `--raw-format` in apssh and `--recursive` in appush/appull).
+public struct OutputOptions: ParsableArguments, Sendable {
+  /// `{time}:{host}:{line}` lines (`-tc` is accepted too).
+  @Flag(name: .customLong("time-colon-format"), help: "Lines as time:host:line (also -tc).")
+  public var timeColonFormat = false
+
+  /// A custom line template.
+  @Option(name: [.customShort("f"), .customLong("format")], help: "Line template: {linenl} {line} {host} {fqdn} {user} {time}, strftime % codes.")
+  public var format: String?
+
+  /// One file per host in that directory.
+  @Option(name: [.customShort("o"), .customLong("out-dir")], help: "Write each host's output to DIR/<host> (stderr to DIR/<host>.err).")
+  public var outDir: String?
+
+  /// One file per host in a directory named after the date and time.
+  @Flag(name: [.customShort("d"), .customLong("date-time")], help: "Like -o with a directory named after the time (%Y-%m-%d@%H:%M).")
+  public var dateTime = false
+
+  /// Connection events on stderr.
+  @Flag(name: [.customShort("v"), .customLong("verbose")], help: "Report connections, sessions and scheduler events on stderr.")
+  public var verbose = false
+
+  /// Extra debug lines.
+  @Flag(name: [.customShort("D"), .customLong("debug")], help: "Extra debug output.")
+  public var debug = false
+
+  /// No live progress line.
+  @Flag(name: .customLong("no-progress"), help: "No live progress line on stderr (it is only shown on a terminal).")
+  public var noProgress = false
+
+  /// One JSON document on stdout at the end.
+  @Flag(name: .customLong("json"), help: "Print one JSON document on stdout at the end, a record per host (remote output included in it).")
+  public var json = false
+
+  /// Creates default options.
+  public init() {}
+}

@@ -1,0 +1,153 @@
+import Foundation
+import Inventory
+import SshJobs
+
+/// `apssh -S FILE`: turns a `Scenario` into a scheduler of `SshJob`s and runs it (or lists it with
+/// `--dry-run`, or draws it with `--graph`).
+///
+/// Nodes become `SshNode`s (their `key:` else `-k`, `-l` for a missing `username:`, the gateway by
+/// node id) or `LocalNode`s; a job on a node is one `SshJob`; a job on `@group` or a range is one
+/// `SshJob` per host, labelled `id@host`, and a job requiring it requires all of them. Jobs are
+/// critical unless they say `critical: false`; the scheduler gets the scenario's `window` (else
+/// `-w`) and `timeout`.
+struct ScenarioRunner {
+  let path: String
+  let variables: [String: String]
+  let targetOptions: TargetOptions
+  let settings: ConnectionSettings
+  let output: OutputOptions
+  let raw: Bool
+  let environment: CLIEnvironment
+
+  /// Runs; returns the exit code (0 when the scheduler succeeded, 1 otherwise, 130 interrupted).
+  func run(dryRun: Bool, graph: String?) async throws -> Int32 {
+    let console = Console(sink: environment.sink)
+    let scenario = try Scenario.load(path: path, variables: variables)
+    let mode = OutputMode(output, raw: raw, sink: environment.sink)
+    let scheduler = try build(scenario, formatter: mode.formatter)
+    if let graph {
+      do {
+        try await scheduler.exportGraphic(to: graph)
+      } catch {
+        throw CLIError("cannot write the graph to \(graph): \(error)")
+      }
+    }
+    if dryRun {
+      console.out(scheduler.list(details: true), terminator: "")
+      return ExitCodes.success
+    }
+    if let graph { console.out("graph written to \(graph)") }
+    let task = Task { try await scheduler.run() }
+    let watcher = environment.handlesSignals ? InterruptWatcher { task.cancel() } : nil
+    let result = await task.result
+    watcher?.stop()
+    await closeConnections(in: scheduler)
+    var interrupted = watcher?.interrupted ?? false
+    if case .failure(let error) = result, error is CancellationError { interrupted = true }
+    mode.subdir?.closeFiles()
+    console.out("========== \(scenario.path ?? path): \(scheduler.count) job(s)")
+    console.out(scheduler.list(), terminator: "")
+    if interrupted {
+      console.err("apssh: interrupted - jobs cancelled, connections closed")
+      return ExitCodes.interrupted
+    }
+    if case .success(true) = result { return ExitCodes.success }
+    console.err(scheduler.debrief(), terminator: "")
+    return ExitCodes.failure
+  }
+
+  /// The scheduler of the scenario's jobs.
+  func build(_ scenario: Scenario, formatter: any OutputFormatter) throws -> Scheduler {
+    var inventoryPaths = targetOptions.inventories
+    for path in Inventory.defaultPaths() where !inventoryPaths.contains(path) && FileManager.default.fileExists(atPath: path) {
+      inventoryPaths.append(path)
+    }
+    let inventories = try inventoryPaths.map { try Inventory.load(path: $0) }
+    let user = targetOptions.login ?? SshConfiguration.localUsername
+    let resolver = TargetResolver(
+      inventories: inventories, defaultUser: user, defaultGateway: try targetOptions.gateway.map { try Target.parse($0) })
+    let hostsByJob = try scenario.hostsByJob(resolver: resolver)
+    var nodes: [String: any CommandNode] = [:]
+    for node in scenario.nodes {
+      switch node.kind {
+      case .local:
+        nodes[node.id] = LocalNode(formatter: formatter)
+      case .ssh(let ssh):
+        let gateway = ssh.gateway.flatMap { nodes[$0] as? SshNode }
+        nodes[node.id] = SshNode(
+          hostname: ssh.hostname, username: ssh.username ?? user, port: ssh.port ?? 22,
+          keys: ssh.key.map { [$0] } ?? settings.keys, gateway: gateway, formatter: formatter,
+          hostKeyPolicy: settings.hostKeyPolicy, connectTimeout: settings.connectTimeout,
+          knownHostsPath: settings.knownHostsPath, useAgent: settings.keys == nil && ssh.key == nil)
+      }
+    }
+    let factory = NodeFactory(settings: settings, formatter: formatter)
+    let shared = Variables()
+    var jobsById: [String: [SshJob]] = [:]
+    var all: [SshJob] = []
+    for job in scenario.jobs {
+      let commands = job.commands.map { command(for: $0, job: job, variables: shared) }
+      let requirements = job.required.flatMap { jobsById[$0] ?? [] }
+      var placed: [(any CommandNode, String?)] = []
+      switch job.target {
+      case .node(let id):
+        guard let node = nodes[id] else {
+          throw InventoryError(.unknownNode, "unknown node '\(id)'", file: scenario.path, line: job.line, key: "node")
+        }
+        placed = [(node, job.label ?? job.id)]
+      case .hosts:
+        placed = (hostsByJob[job.id] ?? []).map { target in
+          (factory.node(for: target), "\(job.label ?? job.id)@\(target.hostname)")
+        }
+      }
+      let made = placed.map { node, label in
+        let made = SshJob(
+          node: node, commands: commands, label: label, critical: job.critical ?? true, forever: job.forever,
+          requires: requirements, verbose: job.verbose ? true : nil)
+        made.timeout = job.timeout
+        return made
+      }
+      jobsById[job.id] = made
+      all += made
+    }
+    return Scheduler(
+      all, jobsWindow: scenario.window ?? settings.window, timeout: scenario.timeout, critical: false,
+      label: (path as NSString).lastPathComponent)
+  }
+
+  private func command(for command: Scenario.Command, job: Scenario.Job, variables: Variables) -> any Command {
+    func exits(_ options: Scenario.RunOptions) -> [AllowedExit] {
+      options.allowedExits.map { exit in
+        switch exit {
+        case .status(let code): return .code(Int32(code))
+        case .signal(let name): return .signal(name)
+        }
+      }
+    }
+    func capture(_ options: Scenario.RunOptions) -> Capture? { options.capture.map { Capture($0, in: variables) } }
+    switch command {
+    case .run(let run):
+      return Run(
+        argv: [run.commandLine], label: run.label, allowedExits: exits(run.options), capture: capture(run.options),
+        variables: variables, verbose: run.verbose || job.verbose)
+    case .runScript(let script):
+      return RunScript(
+        localPath: script.script, args: script.args, includes: script.includes, label: script.label,
+        allowedExits: exits(script.options), capture: capture(script.options), variables: variables,
+        verbose: script.verbose || job.verbose)
+    case .runString(let string):
+      return RunString(
+        body: string.body, args: string.args, remoteName: string.remoteName, includes: string.includes,
+        label: string.label, allowedExits: exits(string.options), capture: capture(string.options),
+        variables: variables, verbose: string.verbose || job.verbose)
+    case .push(let push):
+      return Push(
+        localPaths: push.localPaths, remotePath: push.remotePath, recursive: push.recursive, preserve: push.preserve,
+        label: push.label, verbose: push.verbose || job.verbose)
+    case .pull(let pull):
+      return Pull(
+        remotePaths: pull.remotePaths, localPath: pull.localPath, recursive: pull.recursive, preserve: pull.preserve,
+        label: pull.label, verbose: pull.verbose || job.verbose)
+    }
+  }
+}

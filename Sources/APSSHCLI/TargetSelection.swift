@@ -1,0 +1,64 @@
+import Foundation
+import Inventory
+import SshJobs
+
+/// The hosts selected by `-t -x -l -g -I`: targets in order, each once, with the user filled in.
+struct TargetSelection {
+  /// The selected targets.
+  let targets: [Target]
+  /// The targets of the `-x` values.
+  let excludes: [Target]
+  /// How many targets `-x` removed.
+  let excludedCount: Int
+
+  /// Loads the inventories (`-I`, and `~/.apssh/inventory.yaml` when present) and resolves the targets.
+  /// - Throws: `InventoryError` (missing file, bad inventory with its line, unknown group…).
+  init(_ options: TargetOptions) throws {
+    var paths = options.inventories
+    for path in Inventory.defaultPaths() where !paths.contains(path) && FileManager.default.fileExists(atPath: path) {
+      paths.append(path)
+    }
+    let inventories = try paths.map { try Inventory.load(path: $0) }
+    let user = options.login ?? SshConfiguration.localUsername
+    let gateway = try options.gateway.map { try Target.parse($0) }
+    let resolver = TargetResolver(inventories: inventories, defaultUser: user, defaultGateway: gateway)
+    targets = try resolver.resolve(options.targets, excluding: options.excludes)
+    excludes = try options.excludes.flatMap { try resolver.targets(of: $0) }
+    excludedCount = options.excludes.isEmpty ? 0 : try resolver.resolve(options.targets).count - targets.count
+  }
+}
+
+/// Builds one `SshNode` per target, with one shared node per distinct gateway.
+final class NodeFactory {
+  private let settings: ConnectionSettings
+  private let formatter: any OutputFormatter
+  private var gateways: [String: SshNode] = [:]
+
+  init(settings: ConnectionSettings, formatter: any OutputFormatter) {
+    self.settings = settings
+    self.formatter = formatter
+  }
+
+  /// A new node for `target` (its gateway chain shared with other targets).
+  func node(for target: Target) -> SshNode {
+    let gateway = target.gateway.map { gatewayNode(for: $0) }
+    return makeNode(target, gateway: gateway)
+  }
+
+  private func gatewayNode(for target: Target) -> SshNode {
+    let key = target.description
+    if let known = gateways[key] { return known }
+    let gateway = target.gateway.map { gatewayNode(for: $0) }
+    let node = makeNode(target, gateway: gateway)
+    gateways[key] = node
+    return node
+  }
+
+  private func makeNode(_ target: Target, gateway: SshNode?) -> SshNode {
+    let keys = settings.keys ?? target.keyPath.map { [$0] }
+    return SshNode(
+      hostname: target.hostname, username: target.user, port: target.port ?? 22, keys: keys, gateway: gateway,
+      formatter: formatter, hostKeyPolicy: settings.hostKeyPolicy, connectTimeout: settings.connectTimeout,
+      knownHostsPath: settings.knownHostsPath, useAgent: settings.keys == nil)
+  }
+}

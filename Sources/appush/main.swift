@@ -1,0 +1,4 @@
+import APSSHCLI
+import Foundation
+
+exit(await APPush.main(arguments: Array(CommandLine.arguments.dropFirst())))

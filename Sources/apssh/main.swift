@@ -1,0 +1,4 @@
+import APSSHCLI
+import Foundation
+
+exit(await APSSH.main(arguments: Array(CommandLine.arguments.dropFirst())))
