@@ -89,7 +89,10 @@ struct APSSHCommand: ParsableCommand {
     return await HostCommandRun(
       tool: "apssh", commandLine: words.joined(separator: " "), selection: selection, settings: settings,
       output: output, raw: raw, mark: mark, environment: environment
-    ).run { _ in command }
+    ).run { _, group in
+      guard let run = command as? Run else { return command }
+      return Run(argv: [group.wrap(run.commandLine)], label: run.commandLine, verbose: run.verbose)
+    }
   }
 
   private func makeCommand(_ words: [String], console: Console) throws -> any Command {

@@ -14,6 +14,9 @@ struct GuardedCommand: Command {
   let retryDelay: Duration
   /// The limit of the inner command, if any.
   let timeout: Duration?
+  /// Where the remote shell wrote its pid (see `RemoteProcessGroup`), to stop it when the command is
+  /// cancelled (Ctrl-C) or times out.
+  let processGroup: RemoteProcessGroup?
 
   var label: String? { inner.label }
   var labelLine: String { inner.labelLine }
@@ -22,6 +25,19 @@ struct GuardedCommand: Command {
 
   func run(in context: CommandContext) async throws -> ExitStatus {
     if let node = context.node as? SshNode { try await connect(node) }
+    do {
+      return try await runInner(in: context)
+    } catch {
+      if let processGroup, let node = context.node as? SshNode,
+        Task.isCancelled || error is CommandTimeoutError
+      {
+        await processGroup.stop(on: node)
+      }
+      throw error
+    }
+  }
+
+  private func runInner(in context: CommandContext) async throws -> ExitStatus {
     guard let timeout else { return try await inner.run(in: context) }
     let inner = self.inner
     let host = context.node.description

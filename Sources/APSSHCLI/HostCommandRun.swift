@@ -15,8 +15,9 @@ struct HostCommandRun {
   let mark: Bool
   let environment: CLIEnvironment
 
-  /// Runs `command(target)` on every target; returns the exit code.
-  func run(command: (Target) throws -> any Command) async rethrows -> Int32 {
+  /// Runs `command(target)` on every target; returns the exit code. `command` gets a
+  /// `RemoteProcessGroup` to wrap its remote command line with, when it has one (see that type).
+  func run(command: (Target, RemoteProcessGroup) throws -> any Command) async rethrows -> Int32 {
     let console = Console(sink: environment.sink)
     let showProgress = environment.stderrIsTerminal && !output.noProgress
     let progress = showProgress ? ProgressLine(inner: environment.sink, tool: tool, total: selection.targets.count) : nil
@@ -26,9 +27,11 @@ struct HostCommandRun {
     var items: [(target: Target, node: SshNode, job: SshJob)] = []
     for target in selection.targets {
       let node = factory.node(for: target)
+      let group = RemoteProcessGroup()
+      let inner = try command(target, group)
       let guarded = GuardedCommand(
-        inner: try command(target), attempts: settings.attempts, retryDelay: .seconds(1),
-        timeout: settings.commandTimeout)
+        inner: inner, attempts: settings.attempts, retryDelay: .seconds(1), timeout: settings.commandTimeout,
+        processGroup: inner is Run ? group : nil)
       items.append((target, node, SshJob(node: node, command: guarded, critical: false)))
     }
     let printer = Console(sink: sink)

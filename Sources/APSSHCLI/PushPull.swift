@@ -70,7 +70,7 @@ struct CopyOptions: ParsableArguments {
     let run = HostCommandRun(
       tool: tool, commandLine: paths.joined(separator: " "), selection: selection, settings: settings, output: output,
       raw: raw, mark: false, environment: environment)
-    return await run.run { target -> any Command in
+    return await run.run { target, _ -> any Command in
       let user = target.user ?? SshConfiguration.localUsername
       let expand = { (path: String) in Self.expand(path, target: target, user: user) }
       let remote = { (path: String) -> String in
