@@ -77,6 +77,8 @@ let package = Package(
     .executableTarget(
       name: "asyncjobs-bench", dependencies: ["AsyncJobs"], path: "benchmarks/asyncjobs",
       swiftSettings: strict),
+    .executableTarget(
+      name: "reuse-bench", dependencies: ["SshJobs", "Testbed"], path: "benchmarks/reuse", swiftSettings: strict),
     .executableTarget(name: "fanout-bench", dependencies: ["SshClient", "Testbed"], path: "benchmarks/fanout", swiftSettings: strict),
     .executableTarget(name: "asyncjobs-demo", dependencies: ["AsyncJobs"], path: "examples/asyncjobs-demo", swiftSettings: strict),
 
