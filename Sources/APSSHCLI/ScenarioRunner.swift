@@ -33,7 +33,7 @@ struct ScenarioRunner {
       }
     }
     if dryRun {
-      console.out(scheduler.list(details: true), terminator: "")
+      console.out(scheduler.list(details: output.verbose), terminator: "")
       return ExitCodes.success
     }
     if let graph { console.out("graph written to \(graph)") }
