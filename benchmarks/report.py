@@ -145,11 +145,13 @@ def main():
             "'import importlib.metadata as m; print(\", \".join(m.version(p) for p in "
             "[\"apssh\", \"asyncssh\", \"asynciojobs\", \"parallel-ssh\"]))'"),
     }
-    ours_driver = "the `apssh` CLI" if os.path.exists(os.path.join(RAW, "ours-is-cli")) else (
-        "`reuse-bench` (benchmarks/reuse: SshNode + SshJob + HostFormatter on stdout under one "
-        "AsyncJobs Scheduler with no window — the path the `apssh` CLI drives; the CLI was not "
-        "built yet when this ran)")
-
+    ours_programs = sorted({r.get("program", "?") for r in all_runs if "apssh-swift" in r["tag"]})
+    if set(ours_programs) <= {"apssh", "appush", "appull"}:
+        ours_driver = "the `apssh`, `appush` and `appull` CLI (release build)"
+    else:
+        ours_driver = (f"{', '.join('`' + p + '`' for p in ours_programs)}: `reuse-bench` is benchmarks/reuse, "
+                       "SshNode + SshJob + HostFormatter on stdout under one AsyncJobs Scheduler with no window, "
+                       "the path the `apssh` CLI drives")
     add("# apssh-swift against the peer tools")
     add("")
     add(f"Measured {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC by `make bench` "

@@ -5,13 +5,21 @@
 #   scripts/bench.sh                 # everything (about 40 minutes on 2 cores)
 #   BENCH_ONLY="fanout reuse" scripts/bench.sh   # a subset: fanout reuse volume transfer scale scheduler
 #   RUNS=5 SLOW_RUNS=3 BENCH_NO_BUILD=1 BENCH_BIN=DIR scripts/bench.sh
+#   BENCH_OURS_ONLY=1 BENCH_KEEP_RAW=1 scripts/bench.sh   # rerun our side only, keep the peers' data
 #
 # Every measured run goes through benchmarks/peers/measure.py (wall, client CPU user+sys of the
 # whole client process tree, peak RSS, the floor from /proc/stat and from the testbed's sshd CPU),
 # itself timed by hyperfine (--export-json; --prepare waits until the testbed is idle).
 # Raw data: benchmarks/results/raw/ (gitignored). Every testbed started here is stopped on exit.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+# Run from a copy, so that editing this file during a run (bash reads scripts as it goes) is harmless.
+if [ -z "${BENCH_ROOT:-}" ]; then
+  copy=$(mktemp /tmp/apssh-bench-script.XXXXXX)
+  cp "$0" "$copy"
+  BENCH_ROOT=$(cd "$(dirname "$0")/.." && pwd) exec bash "$copy" "$@"
+fi
+cd "$BENCH_ROOT"
+rm -f "$0"
 ROOT=$PWD
 RUNS=${RUNS:-5}
 SLOW_RUNS=${SLOW_RUNS:-3}          # peers that take > 30 s per run (output volume, scale)
@@ -37,7 +45,7 @@ fi
 [ -x "$BIN/aptestbed" ] || { log "no aptestbed in $BIN"; exit 1; }
 
 mkdir -p "$RAW" "$WORK"
-rm -f "$RAW"/*.jsonl "$RAW"/*.hyperfine.json
+if [ -z "${BENCH_KEEP_RAW:-}" ]; then rm -f "$RAW"/*.jsonl "$RAW"/*.hyperfine.* "$RAW"/*.check.json "$RAW"/*.done; fi
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 # --- testbeds -----------------------------------------------------------------------------------
@@ -50,7 +58,10 @@ testbed_up() {  # testbed_up N DIR
   TESTBEDS+=("$dir")
   sed 's/.*@//; s/:.*//' "$dir/hosts" >"$dir/addresses"
   for count in 1 8 16 64 256 1000; do
-    [ "$count" -le "$n" ] && head -n "$count" "$dir/addresses" >"$dir/addresses.$count"
+    if [ "$count" -le "$n" ]; then
+      head -n "$count" "$dir/addresses" >"$dir/addresses.$count"
+      head -n "$count" "$dir/hosts" >"$dir/hosts.$count"
+    fi
   done
   log "testbed of $n hosts up in $dir"
 }
@@ -66,15 +77,53 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Our side: the apssh CLI when it is built, else reuse-bench (the same SshJobs + HostFormatter path).
-use_cli() { [ -x "$BIN/apssh" ] && "$BIN/apssh" --help >/dev/null 2>&1 && [ -z "${BENCH_NO_CLI:-}" ]; }
+# Our side: the apssh/appush/appull CLI when built (BENCH_NO_CLI=1: reuse-bench instead, the same
+# SshJobs + HostFormatter path without the CLI).
+use_cli() { [ -z "${BENCH_NO_CLI:-}" ] && [ -x "$BIN/apssh" ] && [ -x "$BIN/appush" ] && [ -x "$BIN/appull" ]; }
+cli_conn() {  # the connection options of our CLI for a testbed
+  CONN=(-k "$1/id_ed25519" --known-hosts "$1/known_hosts" --strict-host-keys)
+}
 ours_fanout() {  # ours_fanout TESTBED COUNT: sets OURS=(the command line before the remote command)
   local dir=$1 count=$2
   if use_cli; then
-    OURS=("$BIN/apssh" -t "$dir/addresses.$count" -l "$(jq_user "$dir")" -k "$dir/id_ed25519"
-      --known-hosts "$dir/known_hosts" --port "$(jq_port "$dir")")
+    cli_conn "$dir"
+    OURS=("$BIN/apssh" -t "$dir/hosts.$count" "${CONN[@]}")
   else
     OURS=("$BIN/reuse-bench" --testbed "$dir" fanout "$count")
+  fi
+}
+ours_reuse() {  # ours_reuse TESTBED seq|10x10: sets OURS
+  local dir=$1 shape=$2
+  if use_cli; then
+    cli_conn "$dir"
+    "$PY" - "$dir" "$shape" >"$dir/reuse-$shape.yaml" <<'PYEOF'
+import json, sys
+d = json.load(open(sys.argv[1] + "/testbed.json")); h = d["hosts"][0]
+jobs, per = (1, 100) if sys.argv[2] == "seq" else (10, 10)
+print("nodes:\n  - id: h\n    hostname: %s\n    username: %s\n    port: %d" % (h["address"], d["user"], h["port"]))
+print("jobs:")
+for j in range(jobs):
+    print("  - id: j%d\n    node: h\n    commands:" % j)
+    for _ in range(per):
+        print("      - type: Run\n        command: \"true\"")
+PYEOF
+    OURS=("$BIN/apssh" -S "$dir/reuse-$shape.yaml" "${CONN[@]}")
+  else
+    OURS=("$BIN/reuse-bench" --testbed "$dir" reuse "$shape")
+  fi
+}
+ours_push() {  # ours_push TESTBED COUNT FILE REMOTE
+  if use_cli; then
+    cli_conn "$1"; OURS=("$BIN/appush" -t "$1/hosts.$2" "${CONN[@]}" "$3" "@:$4")
+  else
+    OURS=("$BIN/reuse-bench" --testbed "$1" push "$2" "$3" "$4")
+  fi
+}
+ours_pull() {  # ours_pull TESTBED COUNT REMOTE LOCALDIR (one copy per host: LOCALDIR/<address>/)
+  if use_cli; then
+    cli_conn "$1"; OURS=("$BIN/appull" -t "$1/hosts.$2" "${CONN[@]}" "@:$3" "$4/{host}/$(basename "$3")")
+  else
+    OURS=("$BIN/reuse-bench" --testbed "$1" pull "$2" "$3" "$4")
   fi
 }
 jq_user() { "$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]+"/testbed.json"))["user"])' "$1"; }
@@ -86,6 +135,7 @@ load_now() { cut -d' ' -f1 /proc/loadavg; }
 # One hyperfine benchmark whose command is measure.py around the tool.
 bench() {
   local tag=$1 dir=$2 runs=$3 out=$4; shift 5
+  if [ -n "${BENCH_OURS_ONLY:-}" ] && [[ "$tag" != *apssh-swift* ]]; then return 0; fi
   local inner
   inner=$(printf '%q ' "$@")
   local stdout_opt=""
@@ -121,8 +171,10 @@ if want reuse; then
   T=$WORK/tb1
   testbed_up 1 "$T"
   H=$(head -n1 "$T/addresses")
-  bench "reuse-seq-apssh-swift" "$T" "$RUNS" - -- "$BIN/reuse-bench" --testbed "$T" reuse seq
-  bench "reuse-10x10-apssh-swift" "$T" "$RUNS" - -- "$BIN/reuse-bench" --testbed "$T" reuse 10x10
+  ours_reuse "$T" seq
+  bench "reuse-seq-apssh-swift" "$T" "$RUNS" - -- "${OURS[@]}"
+  ours_reuse "$T" 10x10
+  bench "reuse-10x10-apssh-swift" "$T" "$RUNS" - -- "${OURS[@]}"
   bench "reuse-seq-apssh-python" "$T" "$RUNS" - -- "$PY" "$PEERS/apssh_driver.py" --testbed "$T" reuse --mode seq
   bench "reuse-10x10-apssh-python" "$T" "$RUNS" - -- "$PY" "$PEERS/apssh_driver.py" --testbed "$T" reuse --mode 10x10
   bench "reuse-seq-ssh" "$T" "$RUNS" - -- sh "$PEERS/ssh_loop.sh" "$T/ssh_config" "$H" plain
@@ -163,12 +215,14 @@ if want transfer; then
   REMOTE=/tmp/apssh-bench-big.bin
   for n in 1 8; do
     A=$T/addresses.$n
-    bench "push-$n-apssh-swift" "$T" "$RUNS" - -- "$BIN/reuse-bench" --testbed "$T" push "$n" "$BIG" "$REMOTE"
+    ours_push "$T" "$n" "$BIG" "$REMOTE"
+    bench "push-$n-apssh-swift" "$T" "$RUNS" - -- "${OURS[@]}"
     bench "push-$n-apssh-python" "$T" "$RUNS" - -- "$PY" "$PEERS/apssh_driver.py" --testbed "$T" push --count "$n" --file "$BIG" --remote "$REMOTE"
     bench "push-$n-pscp" "$T" "$RUNS" - -- parallel-scp -h "$A" -p 1024 -t 0 -x "-F $T/ssh_config" "$BIG" "$REMOTE"
     [ "$n" = 1 ] && bench "push-1-scp" "$T" "$RUNS" - -- scp -q -F "$T/ssh_config" "$BIG" "$H:$REMOTE"
     rm -rf "$WORK/pull"; mkdir -p "$WORK/pull"
-    bench "pull-$n-apssh-swift" "$T" "$RUNS" - -- "$BIN/reuse-bench" --testbed "$T" pull "$n" "$REMOTE" "$WORK/pull"
+    ours_pull "$T" "$n" "$REMOTE" "$WORK/pull"
+    bench "pull-$n-apssh-swift" "$T" "$RUNS" - -- "${OURS[@]}"
     bench "pull-$n-apssh-python" "$T" "$RUNS" - -- "$PY" "$PEERS/apssh_driver.py" --testbed "$T" pull --count "$n" --remote "$REMOTE" --local "$WORK/pull"
     bench "pull-$n-pslurp" "$T" "$RUNS" - -- parallel-slurp -h "$A" -p 1024 -t 0 -x "-F $T/ssh_config" -L "$WORK/pull" "$REMOTE" big.bin
     [ "$n" = 1 ] && bench "pull-1-scp" "$T" "$RUNS" - -- scp -q -F "$T/ssh_config" "$H:$REMOTE" "$WORK/pull/scp.bin"

@@ -129,6 +129,7 @@ def main():
         "maxrss_mib": usage.ru_maxrss / 1024, "busy": busy, "floor": max(0.0, busy - cpu) / CORES,
         "sshd_cpu": s1 - s0, "sshd_floor": (s1 - s0) / CORES, "load": load,
         "status": os.waitstatus_to_exitcode(status), "cores": CORES,
+        "program": os.path.basename(command[0]),
     }
     if args.out:
         with open(args.out, "a") as f:
