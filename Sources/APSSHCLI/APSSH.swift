@@ -6,7 +6,7 @@ public enum APSSH {
   /// - Parameter environment: where output goes, whether stderr is a terminal, whether to handle SIGINT.
   public static func main(arguments: [String], environment: CLIEnvironment = .standard) async -> Int32 {
     let console = Console(sink: environment.sink)
-    switch CommandParsing.parse(APSSHCommand.self, arguments, separateCommand: true, console: console) {
+    switch CommandParsing.parse(APSSHCommand.self, arguments, longOptions: Arguments.apsshLong, separateCommand: true, console: console) {
     case .failure(let exit): return exit.code
     case .success(let command):
       return await CommandFailure.guarding(console: console, tool: "apssh") {

@@ -1,34 +1,74 @@
-/// Argument-vector fixes applied before ArgumentParser sees the words.
+/// Argument-vector fixes applied before ArgumentParser sees the words, for compatibility with the
+/// Python apssh (argparse): `-tc`, values stuck to short options (`-th1,h2`), and long options
+/// abbreviated to an unambiguous prefix (`--raw` for `--raw-format`).
 enum Arguments {
-  /// Options whose value is the next word (so that a value is never mistaken for an option).
-  static let valued: Set<String> = [
-    "-t", "--target", "-x", "--exclude", "-l", "--login", "-g", "--gateway", "-I", "--inventory", "-w", "--window",
-    "-c", "--connect-timeout", "-k", "--key", "--retries", "--command-timeout", "--known-hosts", "-f", "--format",
-    "-o", "--out-dir", "-i", "--includes", "-S", "--scenario", "--var", "--graph",
+  /// Short options whose value is the next word.
+  static let valuedShort: Set<Character> = ["t", "x", "l", "g", "I", "w", "c", "k", "f", "o", "i", "S"]
+
+  /// Long options whose value is the next word.
+  static let valuedLong: Set<String> = [
+    "--target", "--exclude", "--login", "--gateway", "--inventory", "--window", "--connect-timeout", "--key",
+    "--retries", "--command-timeout", "--known-hosts", "--format", "--out-dir", "--includes", "--scenario", "--var",
+    "--graph",
   ]
 
-  /// Maps `-tc` to `--time-colon-format` among the options (ArgumentParser has no multi-letter short
-  /// options); the words of the remote command, after the first non-option word or `--`, are left alone.
-  /// With `separateCommand`, the command words are put after a `--` so that ArgumentParser reads
-  /// them as the remote command (and still rejects unknown options before them).
-  static func normalize(_ words: [String], separateCommand: Bool = false) -> [String] {
+  /// Every long option of apssh.
+  static let apsshLong: [String] =
+    Array(valuedLong) + [
+      "--ok-if-no-key", "--strict-host-keys", "--no-host-key-check", "--time-colon-format", "--date-time",
+      "--verbose", "--debug", "--no-progress", "--json", "--raw-format", "--list-targets", "--mark", "--dry-run",
+      "--version", "--script", "--help",
+    ]
+
+  /// Every long option of appush and appull.
+  static let copyLong: [String] =
+    Array(valuedLong.subtracting(["--includes", "--scenario", "--var", "--graph"])) + [
+      "--ok-if-no-key", "--strict-host-keys", "--no-host-key-check", "--time-colon-format", "--date-time",
+      "--verbose", "--debug", "--no-progress", "--json", "--recursive", "--preserve", "--raw-format", "--dry-run",
+      "--version", "--help",
+    ]
+
+  /// Rewrites the option words (see the type's documentation); the words of the remote command,
+  /// from the first non-option word or `--` on, are left alone. With `separateCommand`, the command
+  /// words are put after a `--` so that ArgumentParser reads them as the remote command (and still
+  /// rejects unknown options before them).
+  static func normalize(_ words: [String], longOptions: [String], separateCommand: Bool = false) -> [String] {
     var result: [String] = []
     var index = 0
     while index < words.count {
-      let word = words[index]
+      var word = words[index]
       if word == "--" || !word.hasPrefix("-") || word == "-" {
         if separateCommand && word != "--" { result.append("--") }
         result += words[index...]
         break
       }
-      result.append(word == "-tc" ? "--time-colon-format" : word)
-      if valued.contains(word), index + 1 < words.count {
+      if word == "-tc" {
+        word = "--time-colon-format"
+      } else if word.hasPrefix("--") {
+        word = expand(word, longOptions: longOptions)
+      } else if word.count > 2, let letter = word.dropFirst().first, valuedShort.contains(letter) {
+        result += ["-\(letter)", String(word.dropFirst(2))]
+        index += 1
+        continue
+      }
+      result.append(word)
+      if valuedLong.contains(word) || (word.count == 2 && valuedShort.contains(word.last!)), index + 1 < words.count {
         result.append(words[index + 1])
         index += 1
       }
       index += 1
     }
     return result
+  }
+
+  /// `--raw` → `--raw-format` when exactly one long option starts with it (`--name=value` too).
+  static func expand(_ word: String, longOptions: [String]) -> String {
+    let parts = word.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+    let name = String(parts[0])
+    guard !longOptions.contains(name) else { return word }
+    let matches = longOptions.filter { $0.hasPrefix(name) }
+    guard matches.count == 1 else { return word }
+    return parts.count == 2 ? matches[0] + "=" + parts[1] : matches[0]
   }
 
   /// The remote command words without a leading `--` (reference §2.1 quirk).

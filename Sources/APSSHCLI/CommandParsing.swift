@@ -4,10 +4,10 @@ import ArgumentParser
 enum CommandParsing {
   /// The parsed command, or the exit code after printing help or the error.
   static func parse<C: ParsableArguments>(
-    _ type: C.Type, _ arguments: [String], separateCommand: Bool = false, console: Console
+    _ type: C.Type, _ arguments: [String], longOptions: [String], separateCommand: Bool = false, console: Console
   ) -> Result<C, CLIExit> {
     do {
-      return .success(try C.parse(Arguments.normalize(arguments, separateCommand: separateCommand)))
+      return .success(try C.parse(Arguments.normalize(arguments, longOptions: longOptions, separateCommand: separateCommand)))
     } catch {
       let message = C.fullMessage(for: error)
       if C.exitCode(for: error).isSuccess {

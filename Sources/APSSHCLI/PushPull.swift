@@ -127,7 +127,7 @@ public enum APPush {
   /// Runs `appush` with `arguments` (without the program name); returns the exit code.
   public static func main(arguments: [String], environment: CLIEnvironment = .standard) async -> Int32 {
     let console = Console(sink: environment.sink)
-    switch CommandParsing.parse(APPushCommand.self, arguments, console: console) {
+    switch CommandParsing.parse(APPushCommand.self, arguments, longOptions: Arguments.copyLong, console: console) {
     case .failure(let exit): return exit.code
     case .success(let command):
       return await CommandFailure.guarding(console: console, tool: "appush") {
@@ -142,7 +142,7 @@ public enum APPull {
   /// Runs `appull` with `arguments` (without the program name); returns the exit code.
   public static func main(arguments: [String], environment: CLIEnvironment = .standard) async -> Int32 {
     let console = Console(sink: environment.sink)
-    switch CommandParsing.parse(APPullCommand.self, arguments, console: console) {
+    switch CommandParsing.parse(APPullCommand.self, arguments, longOptions: Arguments.copyLong, console: console) {
     case .failure(let exit): return exit.code
     case .success(let command):
       return await CommandFailure.guarding(console: console, tool: "appull") {

@@ -134,3 +134,21 @@ import Testing
     #expect(await appull(["-V"]).stdout == "appull version \(APSSHVersion.current)\n")
   }
 }
+
+/// argparse habits of the Python apssh kept: stuck values, long option prefixes, `-tc`.
+@Suite struct ArgumentCompatibilityTests {
+  @Test func stuckValuesAndPrefixes() async {
+    #expect(await apssh(["-th1,h2", "-lu", "-L"]).stdout == "u@h1\nu@h2\n")
+    #expect(await apssh(["--targ", "h", "--log=bob", "--list"]).stdout == "bob@h\n")
+    let ambiguous = await apssh(["--d", "-t", "h", "true"])
+    #expect(ambiguous.code == 2)
+    #expect(await appush(["--rec", "-n", "-l", "u", "-t", "h", "a", "@:"]).stdout == "u@h\n")
+  }
+
+  @Test func commandWordsAreLeftAlone() async throws {
+    let fleet = try await Fleet.shared()
+    let result = await apssh(fleet.auth + ["-r"] + fleet.targets([10]) + ["echo", "-tc", "--raw"])
+    #expect(result.code == 0, "\(result.stderr)")
+    #expect(result.stdout == "-tc --raw\n")
+  }
+}
