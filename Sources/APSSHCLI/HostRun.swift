@@ -5,8 +5,9 @@ import SshJobs
 
 /// How one host's job ended.
 struct HostOutcome {
-  let target: Target
-  let node: SshNode
+  /// The target spec (`user@host:port`), or the job's label in a scenario.
+  let target: String
+  let node: any CommandNode
   let job: SshJob
   var start: Date?
   var end: Date?
@@ -54,7 +55,19 @@ struct HostRun {
     outcomes: [HostOutcome], interrupted: Bool
   ) {
     let scheduler = Scheduler(items.map(\.job), jobsWindow: window, critical: false, label: tool)
-    let times = Mutex<[ObjectIdentifier: (start: Date?, end: Date?)]>([:])
+    let run = await run(scheduler)
+    let outcomes = items.map { item in
+      let time = run.times[ObjectIdentifier(item.job)]
+      return HostOutcome(
+        target: item.target.description, node: item.node, job: item.job, start: time?.start, end: time?.end)
+    }
+    return (outcomes, run.interrupted)
+  }
+
+  /// Runs a scheduler with progress, times and Ctrl-C handling, then closes every connection.
+  func run(_ scheduler: Scheduler) async -> (
+    succeeded: Bool, interrupted: Bool, times: [ObjectIdentifier: (start: Date?, end: Date?)]
+  ) {    let times = Mutex<[ObjectIdentifier: (start: Date?, end: Date?)]>([:])
     let progress = self.progress
     scheduler.eventHandler = { event in
       guard !(event.job is Scheduler) else { return }
@@ -83,12 +96,8 @@ struct HostRun {
     progress?.finish()
     var interrupted = watcher?.interrupted ?? false
     if case .failure(let error) = result, error is CancellationError { interrupted = true }
-    let recorded = times.withLock { $0 }
-    let outcomes = items.map { item in
-      let time = recorded[ObjectIdentifier(item.job)]
-      return HostOutcome(target: item.target, node: item.node, job: item.job, start: time?.start, end: time?.end)
-    }
-    return (outcomes, interrupted)
+    let succeeded = (try? result.get()) ?? false
+    return (succeeded, interrupted, times.withLock { $0 })
   }
 
   /// Prints, on stderr, one line per host without a result, then the summary of an interrupted run.

@@ -33,13 +33,16 @@ final class OutputCollector: TemplateFormatter, @unchecked Sendable {
 ///
 /// `status` is `ok` (exit 0), `failed` (non-zero exit or signal), `error` (connection, transfer or
 /// timeout error: see `error`), `cancelled` (interrupted) or `skipped` (never started). Times are
-/// ISO 8601. `stdout`/`stderr` hold the remote output, unless `-o`/`-d` wrote it to files.
+/// ISO 8601. `stdout`/`stderr` hold the remote output, unless `-o`/`-d` wrote it to files. With
+/// `-S`, there is one record per job (`job` is its label) and `stdout`/`stderr` are the whole output
+/// of the job's host (output is collected per host, for every job on it).
 struct JSONReport: Codable {
   /// One host's outcome.
   struct Host: Codable {
+    var job: String?
     var host: String
     var user: String
-    var port: Int
+    var port: Int?
     var target: String
     var status: String
     var exitStatus: Int32?
@@ -66,13 +69,14 @@ struct JSONReport: Codable {
   }
 
   /// A record per outcome.
-  static func hosts(_ outcomes: [HostOutcome], collector: OutputCollector?) -> [Host] {
+  static func hosts(_ outcomes: [HostOutcome], collector: OutputCollector?, jobLabels: Bool = false) -> [Host] {
     let dates = ISO8601DateFormatter()
     dates.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
     return outcomes.map { outcome in
       let node = outcome.node
       var record = Host(
-        host: node.hostname, user: node.username, port: node.port, target: outcome.target.description,
+        job: jobLabels ? outcome.job.effectiveLabel : nil, host: node.hostname, user: node.username,
+        port: (node as? SshNode)?.port, target: outcome.target,
         status: outcome.statusName, exitStatus: nil, signal: nil, error: outcome.errorMessage,
         start: outcome.start.map { dates.string(from: $0) }, end: outcome.end.map { dates.string(from: $0) })
       switch outcome.exitStatus {

@@ -7,6 +7,7 @@ import SshJobs
 /// erases the line, then the line is drawn again after it.
 final class ProgressLine: OutputSink, @unchecked Sendable {
   private struct State {
+    var total = 0
     var done = 0
     var running = 0
     var failed = 0
@@ -16,7 +17,6 @@ final class ProgressLine: OutputSink, @unchecked Sendable {
   private static let erase = Array("\r\u{1B}[K".utf8)
   private let inner: any OutputSink
   private let tool: String
-  private let total: Int
   private let start = ContinuousClock.now
   private let state = Mutex(State())
   private var ticker: Task<Void, Never>?
@@ -24,8 +24,11 @@ final class ProgressLine: OutputSink, @unchecked Sendable {
   init(inner: any OutputSink, tool: String, total: Int) {
     self.inner = inner
     self.tool = tool
-    self.total = total
+    state.withLock { $0.total = total }
   }
+
+  /// Sets the number of jobs or hosts to expect.
+  func setTotal(_ total: Int) { state.withLock { $0.total = total } }
 
   /// Starts redrawing every half second (for the elapsed time).
   func startTicking() {
@@ -81,7 +84,7 @@ final class ProgressLine: OutputSink, @unchecked Sendable {
     guard !state.finished else { return }
     let elapsed = (ContinuousClock.now - start) / .milliseconds(100) / 10
     let text = String(
-      format: "\r\u{1B}[K%@: %d/%d done, %d running, %d failed, %.1fs", tool, state.done + state.failed, total,
+      format: "\r\u{1B}[K%@: %d/%d done, %d running, %d failed, %.1fs", tool, state.done + state.failed, state.total,
       state.running, state.failed, elapsed)
     Array(text.utf8).withUnsafeBytes { inner.write($0, to: .stderr) }
     state.shown = true

@@ -20,11 +20,16 @@ struct ScenarioRunner {
   let environment: CLIEnvironment
 
   /// Runs; returns the exit code (0 when the scheduler succeeded, 1 otherwise, 130 interrupted).
+  /// With `--json`, the listing and debrief go to stderr and stdout holds one record per job.
   func run(dryRun: Bool, graph: String?) async throws -> Int32 {
     let console = Console(sink: environment.sink)
     let scenario = try Scenario.load(path: path, variables: variables)
-    let mode = OutputMode(output, raw: raw, sink: environment.sink)
-    let scheduler = try build(scenario, formatter: mode.formatter)
+    let showProgress = environment.stderrIsTerminal && !output.noProgress && !dryRun
+    let progress = showProgress ? ProgressLine(inner: environment.sink, tool: "apssh", total: 0) : nil
+    let sink: any OutputSink = progress ?? environment.sink
+    let mode = OutputMode(output, raw: raw, sink: sink)
+    let (scheduler, jobs) = try build(scenario, formatter: mode.formatter)
+    progress?.setTotal(jobs.count)
     if let graph {
       do {
         try await scheduler.exportGraphic(to: graph)
@@ -36,28 +41,37 @@ struct ScenarioRunner {
       console.out(scheduler.list(details: output.verbose), terminator: "")
       return ExitCodes.success
     }
-    if let graph { console.out("graph written to \(graph)") }
-    let task = Task { try await scheduler.run() }
-    let watcher = environment.handlesSignals ? InterruptWatcher { task.cancel() } : nil
-    let result = await task.result
-    watcher?.stop()
-    await closeConnections(in: scheduler)
-    var interrupted = watcher?.interrupted ?? false
-    if case .failure(let error) = result, error is CancellationError { interrupted = true }
+    let printer = Console(sink: sink)
+    if let graph { printer.err("graph written to \(graph)") }
+    let runner = HostRun(tool: "apssh", environment: environment, console: printer, progress: progress)
+    let run = await runner.run(scheduler)
     mode.subdir?.closeFiles()
-    console.out("========== \(scenario.path ?? path): \(scheduler.count) job(s)")
-    console.out(scheduler.list(), terminator: "")
-    if interrupted {
-      console.err("apssh: interrupted - jobs cancelled, connections closed")
-      return ExitCodes.interrupted
+    let code =
+      run.interrupted ? ExitCodes.interrupted : run.succeeded ? ExitCodes.success : ExitCodes.failure
+    let listing = "========== \(scenario.path ?? path): \(scheduler.count) job(s)\n" + scheduler.list()
+    if output.json {
+      console.err(listing, terminator: "")
+      let outcomes = jobs.map { job in
+        let time = run.times[ObjectIdentifier(job)]
+        return HostOutcome(target: job.effectiveLabel, node: job.node, job: job, start: time?.start, end: time?.end)
+      }
+      let report = JSONReport(
+        tool: "apssh", command: "-S \(path)", exitCode: code, interrupted: run.interrupted,
+        hosts: JSONReport.hosts(outcomes, collector: mode.collector, jobLabels: true))
+      console.write(report.encoded(), to: .stdout)
+    } else {
+      console.out(listing, terminator: "")
     }
-    if case .success(true) = result { return ExitCodes.success }
-    console.err(scheduler.debrief(), terminator: "")
-    return ExitCodes.failure
+    if run.interrupted {
+      console.err("apssh: interrupted - jobs cancelled, connections closed")
+    } else if !run.succeeded {
+      console.err(scheduler.debrief(), terminator: "")
+    }
+    return code
   }
 
-  /// The scheduler of the scenario's jobs.
-  func build(_ scenario: Scenario, formatter: any OutputFormatter) throws -> Scheduler {
+  /// The scheduler of the scenario's jobs, and the jobs in file order.
+  func build(_ scenario: Scenario, formatter: any OutputFormatter) throws -> (Scheduler, [SshJob]) {
     var inventoryPaths = targetOptions.inventories
     for path in Inventory.defaultPaths() where !inventoryPaths.contains(path) && FileManager.default.fileExists(atPath: path) {
       inventoryPaths.append(path)
@@ -110,9 +124,10 @@ struct ScenarioRunner {
       jobsById[job.id] = made
       all += made
     }
-    return Scheduler(
+    let scheduler = Scheduler(
       all, jobsWindow: scenario.window ?? settings.window, timeout: scenario.timeout, critical: false,
       label: (path as NSString).lastPathComponent)
+    return (scheduler, all)
   }
 
   private func command(for command: Scenario.Command, job: Scenario.Job, variables: Variables) -> any Command {

@@ -17,6 +17,24 @@ import Testing
     #expect(result.stdout.contains("check@127.0.0.3"))
   }
 
+  @Test func scenarioJSONAndProgress() async throws {
+    let fleet = try await Fleet.shared()
+    let result = await apssh(
+      [
+        "-I", fleet.testbed.inventoryPath, "--known-hosts", fleet.testbed.knownHostsPath,
+        "-S", packageRoot + "/examples/scenarios/demo.yaml", "--json",
+      ], terminal: true)
+    #expect(result.code == 0, "\(result.stderr)")
+    let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+    let jobs = try #require(report["hosts"] as? [[String: Any]])
+    #expect(jobs.count == fleet.testbed.hosts.count + 3)
+    #expect(jobs.last?["job"] as? String == "gather on the local machine")
+    #expect(jobs.last?["stdout"] as? String == "all hosts answered\n")
+    #expect(jobs.allSatisfy { $0["status"] as? String == "ok" })
+    #expect(result.stderr.contains("done, 0 running, 0 failed"), "progress line on a terminal")
+    #expect(result.stderr.contains("<SshJob"), "the listing goes to stderr with --json")
+  }
+
   @Test(arguments: try FileManager.default.contentsOfDirectory(atPath: packageRoot + "/examples/scenarios")
     .filter { $0.hasSuffix(".yaml") }.sorted())
   func everyExampleScenarioLists(_ name: String) async throws {
