@@ -69,6 +69,9 @@ struct APSSHCommand: ParsableCommand {
     if !dryRun && !listTargets && words.isEmpty {
       throw CLIError("apssh: You must provide a command to be run remotely (or a scenario with -S FILE)")
     }
+    if mark && output.outDir == nil && !output.dateTime {
+      throw CLIError("apssh: --mark needs an output directory (-o DIR or -d)")
+    }
     let selection = try TargetSelection(targetOptions)
     if dryRun {
       console.out("========== \(selection.excludes.count) excludes found:")

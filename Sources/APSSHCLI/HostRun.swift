@@ -90,7 +90,11 @@ struct HostRun {
     progress?.startTicking()
     let task = Task { try await scheduler.run() }
     let watcher = environment.handlesSignals ? InterruptWatcher { task.cancel() } : nil
-    let result = await task.result
+    let result = await withTaskCancellationHandler {
+      await task.result
+    } onCancel: {
+      task.cancel()
+    }
     watcher?.stop()
     await closeConnections(in: scheduler)
     progress?.finish()

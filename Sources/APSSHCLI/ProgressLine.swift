@@ -5,7 +5,7 @@ import SshJobs
 /// The live progress line on stderr (`apssh: 5/8 done, 2 running, 1 failed, 3.2s`), drawn with
 /// `\r` + erase-line and never mixed into output: every block written through this sink first
 /// erases the line, then the line is drawn again after it.
-final class ProgressLine: OutputSink, @unchecked Sendable {
+final class ProgressLine: OutputSink, Sendable {
   private struct State {
     var total = 0
     var done = 0
@@ -13,13 +13,13 @@ final class ProgressLine: OutputSink, @unchecked Sendable {
     var failed = 0
     var shown = false
     var finished = false
+    var ticker: Task<Void, Never>?
   }
   private static let erase = Array("\r\u{1B}[K".utf8)
   private let inner: any OutputSink
   private let tool: String
   private let start = ContinuousClock.now
   private let state = Mutex(State())
-  private var ticker: Task<Void, Never>?
 
   init(inner: any OutputSink, tool: String, total: Int) {
     self.inner = inner
@@ -32,12 +32,13 @@ final class ProgressLine: OutputSink, @unchecked Sendable {
 
   /// Starts redrawing every half second (for the elapsed time).
   func startTicking() {
-    ticker = Task { [weak self] in
+    let ticker = Task { [weak self] in
       while !Task.isCancelled {
         try? await Task.sleep(for: .milliseconds(500))
         self?.redraw()
       }
     }
+    state.withLock { $0.ticker = ticker }
   }
 
   /// Writes a block of output, the progress line erased first and drawn again after.
@@ -63,8 +64,8 @@ final class ProgressLine: OutputSink, @unchecked Sendable {
 
   /// Erases the line for good.
   func finish() {
-    ticker?.cancel()
     state.withLock { state in
+      state.ticker?.cancel()
       if state.shown { Self.erase.withUnsafeBytes { inner.write($0, to: .stderr) } }
       state.shown = false
       state.finished = true

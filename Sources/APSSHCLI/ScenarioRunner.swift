@@ -72,14 +72,8 @@ struct ScenarioRunner {
 
   /// The scheduler of the scenario's jobs, and the jobs in file order.
   func build(_ scenario: Scenario, formatter: any OutputFormatter) throws -> (Scheduler, [SshJob]) {
-    var inventoryPaths = targetOptions.inventories
-    for path in Inventory.defaultPaths() where !inventoryPaths.contains(path) && FileManager.default.fileExists(atPath: path) {
-      inventoryPaths.append(path)
-    }
-    let inventories = try inventoryPaths.map { try Inventory.load(path: $0) }
-    let user = targetOptions.login ?? SshConfiguration.localUsername
-    let resolver = TargetResolver(
-      inventories: inventories, defaultUser: user, defaultGateway: try targetOptions.gateway.map { try Target.parse($0) })
+    let resolver = try TargetSelection.resolver(targetOptions)
+    let user = resolver.defaultUser ?? SshConfiguration.localUsername
     let hostsByJob = try scenario.hostsByJob(resolver: resolver)
     var nodes: [String: any CommandNode] = [:]
     for node in scenario.nodes {

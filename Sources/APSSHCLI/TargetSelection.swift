@@ -14,17 +14,21 @@ struct TargetSelection {
   /// Loads the inventories (`-I`, and `~/.apssh/inventory.yaml` when present) and resolves the targets.
   /// - Throws: `InventoryError` (missing file, bad inventory with its line, unknown group…).
   init(_ options: TargetOptions) throws {
-    var paths = options.inventories
-    for path in Inventory.defaultPaths() where !paths.contains(path) && FileManager.default.fileExists(atPath: path) {
-      paths.append(path)
-    }
-    let inventories = try paths.map { try Inventory.load(path: $0) }
-    let user = options.login ?? SshConfiguration.localUsername
-    let gateway = try options.gateway.map { try Target.parse($0) }
-    let resolver = TargetResolver(inventories: inventories, defaultUser: user, defaultGateway: gateway)
+    let resolver = try Self.resolver(options)
     targets = try resolver.resolve(options.targets, excluding: options.excludes)
     excludes = try options.excludes.flatMap { try resolver.targets(of: $0) }
     excludedCount = options.excludes.isEmpty ? 0 : try resolver.resolve(options.targets).count - targets.count
+  }
+
+  /// A resolver over the inventories of `-I` and `~/.apssh/inventory.{yaml,yml,ini}`, with `-l`
+  /// (else the local user) and `-g`.
+  static func resolver(_ options: TargetOptions) throws -> TargetResolver {
+    var paths = options.inventories
+    for path in Inventory.defaultPaths() where !paths.contains(path) { paths.append(path) }
+    let inventories = try paths.map { try Inventory.load(path: $0) }
+    let user = options.login ?? SshConfiguration.localUsername
+    let gateway = try options.gateway.map { try Target.parse($0) }
+    return TargetResolver(inventories: inventories, defaultUser: user, defaultGateway: gateway)
   }
 }
 

@@ -117,6 +117,12 @@ import Testing
     #expect(noTarget.stderr.contains("without any target"))
   }
 
+  @Test func markNeedsAnOutputDirectory() async {
+    let result = await apssh(["-m", "-t", "h", "true"])
+    #expect(result.code == 2)
+    #expect(result.stderr.contains("--mark needs an output directory"))
+  }
+
   @Test func badTargetAndRange() async {
     #expect(await apssh(["-t", "a@b@c", "true"]).code == 2)
     #expect(await apssh(["-t", "node[5-1]", "true"]).code == 2)
