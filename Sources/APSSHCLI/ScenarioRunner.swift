@@ -28,7 +28,7 @@ struct ScenarioRunner {
     let progress = showProgress ? ProgressLine(inner: environment.sink, tool: "apssh", total: 0) : nil
     let sink: any OutputSink = progress ?? environment.sink
     let mode = OutputMode(output, raw: raw, sink: sink)
-    let (scheduler, jobs) = try build(scenario, formatter: mode.formatter)
+    let (scheduler, jobs) = try build(scenario, mode: mode, sink: sink)
     progress?.setTotal(jobs.count)
     if let graph {
       do {
@@ -71,7 +71,27 @@ struct ScenarioRunner {
   }
 
   /// The scheduler of the scenario's jobs, and the jobs in file order.
-  func build(_ scenario: Scenario, formatter: any OutputFormatter) throws -> (Scheduler, [SshJob]) {
+  func build(_ scenario: Scenario, mode: OutputMode, sink: any OutputSink) throws -> (Scheduler, [SshJob]) {
+    let shared = mode.formatter
+    var named: [String: any OutputFormatter] = [:]
+    /// A node's `formatter:` class name, one shared instance per name, unless --json or -o/-d take the output.
+    func formatter(for node: Scenario.Node) throws -> any OutputFormatter {
+      guard let name = node.formatter, mode.collector == nil, mode.subdir == nil else { return shared }
+      if let known = named[name] { return known }
+      let verbose = output.verbose || output.debug
+      let made: any OutputFormatter
+      switch name {
+      case "HostFormatter": made = HostFormatter(verbose: verbose, sink: sink)
+      case "TimeHostFormatter": made = TimeHostFormatter(verbose: verbose, sink: sink)
+      case "RawFormatter": made = RawFormatter(verbose: verbose, sink: sink)
+      default:
+        throw InventoryError(
+          .badValue, "unknown formatter '\(name)'; use HostFormatter, TimeHostFormatter or RawFormatter",
+          file: scenario.path, line: node.line, key: "formatter")
+      }
+      named[name] = made
+      return made
+    }
     let resolver = try TargetSelection.resolver(targetOptions)
     let user = resolver.defaultUser ?? SshConfiguration.localUsername
     let hostsByJob = try scenario.hostsByJob(resolver: resolver)
@@ -79,22 +99,22 @@ struct ScenarioRunner {
     for node in scenario.nodes {
       switch node.kind {
       case .local:
-        nodes[node.id] = LocalNode(formatter: formatter)
+        nodes[node.id] = LocalNode(formatter: try formatter(for: node))
       case .ssh(let ssh):
         let gateway = ssh.gateway.flatMap { nodes[$0] as? SshNode }
         nodes[node.id] = SshNode(
           hostname: ssh.hostname, username: ssh.username ?? user, port: ssh.port ?? 22,
-          keys: ssh.key.map { [$0] } ?? settings.keys, gateway: gateway, formatter: formatter,
+          keys: ssh.key.map { [$0] } ?? settings.keys, gateway: gateway, formatter: try formatter(for: node),
           hostKeyPolicy: settings.hostKeyPolicy, connectTimeout: settings.connectTimeout,
           knownHostsPath: settings.knownHostsPath, useAgent: settings.keys == nil && ssh.key == nil)
       }
     }
-    let factory = NodeFactory(settings: settings, formatter: formatter)
-    let shared = Variables()
+    let factory = NodeFactory(settings: settings, formatter: shared)
+    let runtimeVariables = Variables()
     var jobsById: [String: [SshJob]] = [:]
     var all: [SshJob] = []
     for job in scenario.jobs {
-      let commands = job.commands.map { command(for: $0, job: job, variables: shared) }
+      let commands = job.commands.map { command(for: $0, job: job, variables: runtimeVariables) }
       let requirements = job.required.flatMap { jobsById[$0] ?? [] }
       var placed: [(any CommandNode, String?)] = []
       switch job.target {

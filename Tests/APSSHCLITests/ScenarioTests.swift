@@ -98,6 +98,7 @@ import Testing
       """
       nodes:
         one:
+          formatter: RawFormatter
           hostname: \(fleet.address(7))
           username: apsshtb
           port: \(fleet.testbed.port)
@@ -106,10 +107,11 @@ import Testing
           node: one
           commands:
             - type: Run
-              command: exit 3
+              command: echo raw; exit 3
       """, to: path)
     let result = await apssh(["-k", fleet.testbed.userKeyPath, "--known-hosts", fleet.testbed.knownHostsPath, "-S", path])
     #expect(result.code == 1)
+    #expect(result.stdout.hasPrefix("raw\n"), "the node's RawFormatter: \(result.stdout)")
     #expect(result.stderr.contains("boom") || result.stdout.contains("boom"))
   }
 
