@@ -45,6 +45,9 @@ struct HostCommandRun {
       if !output.json { console.out(subdir.directory) }
     }
     run.report(outcomes, interrupted: interrupted)
+    if output.debug {
+      for outcome in outcomes { console.err("DEBUG: PROXY \(outcome.node.hostname) -> \(outcome.mark) (\(outcome.node))") }
+    }
     let code = HostRun.exitCode(outcomes, interrupted: interrupted)
     if output.json {
       let report = JSONReport(

@@ -165,6 +165,7 @@ import Testing
     #expect(result.stderr.contains("apssh is working on 1 nodes"))
     #expect(result.stderr.contains("Connecting (direct)"))
     #expect(result.stderr.contains("using target apsshtb@\(fleet.address(4))"))
+    #expect(result.stderr.contains("DEBUG: PROXY \(fleet.address(4)) -> 0"))
   }
 
   @Test func hostKeyPolicies() async throws {
