@@ -96,9 +96,9 @@ public final class SshNode: CommandNode {
 
   /// Connects (the gateways first) if not connected, reporting connection events to the formatter.
   ///
-  /// Every connection attempt of this node goes through one task at a time: `SshConnection`
-  /// reports itself connected (and lets other callers in) while its handshake is still running,
-  /// so concurrent first commands must not reach `SshConnection.connect()` on their own.
+  /// Every connection attempt of this node goes through one task at a time, so that the
+  /// formatter hears of each attempt (connecting, authenticated or failed) once, however many
+  /// jobs start on the node at the same moment.
   public func ensureConnected() async throws {
     await waitForPendingClose()
     if let gateway { try await gateway.ensureConnected() }
