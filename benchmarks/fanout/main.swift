@@ -71,6 +71,9 @@ struct RunResult: Codable {
   var floor: Double { max(0, busy - clientCPUInRun) / Double(cores) }
   /// The floor from sshd's own CPU only (robust when others load the machine).
   var sshdFloor: Double { (sshdCPU ?? 0) / Double(cores) }
+  /// Busy CPU time of the machine that is neither the client's nor sshd's: other processes (and
+  /// the kernel's interrupt-context work).
+  var otherCPU: Double { max(0, busy - clientCPUInRun - (sshdCPU ?? 0)) }
 }
 
 // MARK: - Child: one run
@@ -299,6 +302,7 @@ func parentMain(_ options: [String: String]) async {
           "run \(run) hosts \(count): wall \(format(result.wall, 3)) s, client CPU \(format(result.clientCPU, 3)) s, "
             + "(in run \(format(result.clientCPUInRun, 3)) s), floor \(format(result.floor, 3)) s, wall/floor \(format(result.wall / max(result.floor, 1e-9))), "
             + "sshd floor \(format(result.sshdFloor, 3)) s, wall/sshd floor \(format(result.wall / max(result.sshdFloor, 1e-9))), "
+            + "other CPU \(format(result.otherCPU)) s, "
             + "RSS \(result.maxRSS / 1_048_576) MiB, load \(format(result.load)), failures \(result.failures)"
             + (result.firstError.map { " (\($0))" } ?? ""))
       } catch {
@@ -309,8 +313,8 @@ func parentMain(_ options: [String: String]) async {
   if let owned = fleet.owned { await owned.stop() }
 
   let header =
-    "| hosts | wall (s) | client CPU (s) | CPU/host (ms) | peak RSS (MiB) | floor (s) | wall/floor | sshd floor (s) | wall/sshd floor | load (1 min) | failures |\n"
-    + "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+    "| hosts | wall (s) | client CPU (s) | CPU/host (ms) | peak RSS (MiB) | floor (s) | wall/floor | sshd floor (s) | wall/sshd floor | other CPU (s) | load (1 min) | failures |\n"
+    + "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
   var table = header
   for count in counts {
     let list = results[count] ?? []
@@ -320,7 +324,8 @@ func parentMain(_ options: [String: String]) async {
       "| \(count) | \(format(median(list.map(\.wall)), 3)) | \(format(cpu, 3)) | \(format(cpu * 1000 / Double(count))) "
       + "| \(format(median(list.map { Double($0.maxRSS) / 1_048_576 }), 1)) | \(format(median(list.map(\.floor)), 3)) "
       + "| \(format(median(list.map { $0.wall / max($0.floor, 1e-9) }))) | \(format(median(list.map(\.sshdFloor)), 3)) "
-      + "| \(format(median(list.map { $0.wall / max($0.sshdFloor, 1e-9) }))) | \(format(median(list.map(\.load)))) "
+      + "| \(format(median(list.map { $0.wall / max($0.sshdFloor, 1e-9) }))) | \(format(median(list.map(\.otherCPU)))) "
+      + "| \(format(median(list.map(\.load)))) "
       + "| \(list.map(\.failures).reduce(0, +)) |\n"
   }
   print("")
@@ -334,7 +339,8 @@ func parentMain(_ options: [String: String]) async {
     for (index, result) in (results[count] ?? []).enumerated() {
       runLines +=
         "| \(count) | \(index + 1) | \(format(result.wall, 3)) | \(format(result.clientCPU, 3)) | \(format(result.floor, 3)) "
-        + "| \(format(result.wall / max(result.floor, 1e-9))) | \(format(result.sshdFloor, 3)) | \(result.maxRSS / 1_048_576) "
+        + "| \(format(result.wall / max(result.floor, 1e-9))) | \(format(result.sshdFloor, 3)) | \(format(result.otherCPU)) "
+        + "| \(result.maxRSS / 1_048_576) "
         + "| \(format(result.load)) |\n"
     }
   }
@@ -355,7 +361,10 @@ func parentMain(_ options: [String: String]) async {
     floor** counts only the CPU of the testbed's sshd processes and their reaped descendants
     (/proc/PID/stat utime + stime + cutime + cstime of the listeners), over the cores: blind to
     other engineers' processes, so wall/sshd floor shows when the machine was shared (and misses
-    the kernel's interrupt-context work, so it is a bit lower). Targets: wall ≤ 1.1 × floor, client
+    the kernel's interrupt-context work, so it is a bit lower). **Other CPU**: the machine's busy
+    time that is neither the client's nor sshd's (other processes, interrupts): near 0 on a quiet
+    machine. Load is the 1-minute average, which lags: it still counts the sshd processes of the
+    previous run. Targets: wall ≤ 1.1 × floor, client
     CPU ≤ 1 ms per host.
 
     Measured \(date), Linux \(kernel), \(cores) cores; \(runs) runs per size, sizes interleaved;
@@ -367,8 +376,8 @@ func parentMain(_ options: [String: String]) async {
 
     <details><summary>Every run</summary>
 
-    | hosts | run | wall (s) | client CPU (s) | floor (s) | wall/floor | sshd floor (s) | peak RSS (MiB) | load |
-    |---:|---:|---:|---:|---:|---:|---:|---:|---:|
+    | hosts | run | wall (s) | client CPU (s) | floor (s) | wall/floor | sshd floor (s) | other CPU (s) | peak RSS (MiB) | load |
+    |---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
     \(runLines)
     </details>
 
