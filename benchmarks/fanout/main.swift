@@ -344,6 +344,12 @@ func parentMain(_ options: [String: String]) async {
         + "| \(format(result.load)) |\n"
     }
   }
+  var failureLines = ""
+  for count in counts {
+    for (index, result) in (results[count] ?? []).enumerated() where result.failures > 0 {
+      failureLines += "- \(count) hosts, run \(index + 1): \(result.failures) failed; first: \(result.firstError ?? "?")\n"
+    }
+  }
   var uname = utsname()
   _ = Glibc.uname(&uname)
   let kernel = withUnsafeBytes(of: uname.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
@@ -380,6 +386,8 @@ func parentMain(_ options: [String: String]) async {
     |---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
     \(runLines)
     </details>
+
+    Failures: \(failureLines.isEmpty ? "none." : "\n\n" + failureLines)
 
     """
   let directory = (out as NSString).deletingLastPathComponent
