@@ -11,11 +11,7 @@ struct SftpTests {
     let connection = TestHosts.connection(testbed, host: 13)
     let directory = try TestHosts.temporaryDirectory()
     let original = directory + "/big.bin"
-    let random = try FileHandle(forReadingFrom: URL(fileURLWithPath: "/dev/urandom"))
-    let data = try random.read(upToCount: 20_000_000) ?? Data()
-    try random.close()
-    #expect(data.count == 20_000_000)
-    try data.write(to: URL(fileURLWithPath: original))
+    try TestHosts.writeRandomFile(original, bytes: 20_000_000)
     let remote = "apssh-sftp-test-\(UUID().uuidString).bin"
     let sent = try await connection.put([original], to: remote)
     #expect(sent == 20_000_000)
@@ -23,7 +19,7 @@ struct SftpTests {
     let back = directory + "/back.bin"
     let received = try await connection.get([remote], to: back)
     #expect(received == 20_000_000)
-    #expect(try Data(contentsOf: URL(fileURLWithPath: back)) == data)
+    #expect(try TestHosts.sameContents(original, back))
     _ = try await connection.run("rm -f \(remote)")
     await connection.close()
   }

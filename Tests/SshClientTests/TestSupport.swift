@@ -30,6 +30,37 @@ enum TestHosts {
     return fields.count > 1 ? (Int(fields[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE))) : 0
   }
 
+  /// Writes `bytes` random bytes to `path`, 1 MiB at a time (other tests measure memory).
+  static func writeRandomFile(_ path: String, bytes: Int) throws {
+    let random = try FileHandle(forReadingFrom: URL(fileURLWithPath: "/dev/urandom"))
+    defer { try? random.close() }
+    _ = FileManager.default.createFile(atPath: path, contents: nil)
+    let output = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+    defer { try? output.close() }
+    var left = bytes
+    while left > 0 {
+      let chunk = try random.read(upToCount: min(left, 1 << 20)) ?? Data()
+      try output.write(contentsOf: chunk)
+      left -= chunk.count
+    }
+  }
+
+  /// Whether two files have the same bytes, compared 1 MiB at a time.
+  static func sameContents(_ first: String, _ second: String) throws -> Bool {
+    let a = try FileHandle(forReadingFrom: URL(fileURLWithPath: first))
+    let b = try FileHandle(forReadingFrom: URL(fileURLWithPath: second))
+    defer {
+      try? a.close()
+      try? b.close()
+    }
+    while true {
+      let left = try a.read(upToCount: 1 << 20) ?? Data()
+      let right = try b.read(upToCount: 1 << 20) ?? Data()
+      if left != right { return false }
+      if left.isEmpty { return true }
+    }
+  }
+
   /// A fresh temporary directory.
   static func temporaryDirectory() throws -> String {
     let path = NSTemporaryDirectory() + "apssh-test-" + UUID().uuidString
