@@ -193,6 +193,7 @@ if want volume; then
   volume() {  # volume TAG RUNS command...
     local tag=$1 runs=$2; shift 2
     bench "$tag" "$T" "$runs" "$WORK/volume.out" -- "$@"
+    [ -s "$WORK/volume.out" ] || return 0
     "$PY" "$PEERS/check_output.py" "$WORK/volume.out" 16 "$LINES" "$PAYLOAD" >"$RAW/$tag.check.json" || true
     log "$tag: check $(cat "$RAW/$tag.check.json")"
     rm -f "$WORK/volume.out"
@@ -247,8 +248,9 @@ if want scale; then
   ours_fanout "$T" 1000
   bench "scale-apssh-swift" "$T" "$RUNS" "$WORK/scale.out" -- "${OURS[@]}" "sleep 5; echo done"
   grep -c 'done$' "$WORK/scale.out" >"$RAW/scale-apssh-swift.done" || true
+  rm -f "$WORK/scale.out"
   bench "scale-apssh-python" "$T" "$SLOW_RUNS" "$WORK/scale.out" -- "$PY" "$PEERS/apssh_driver.py" --testbed "$T" fanout --count 1000 -- "sleep 5; echo done"
-  grep -c 'done$' "$WORK/scale.out" >"$RAW/scale-apssh-python.done" || true
+  [ -n "${BENCH_OURS_ONLY:-}" ] || grep -c 'done$' "$WORK/scale.out" >"$RAW/scale-apssh-python.done" || true
   rm -f "$WORK/scale.out"
   testbed_down "$T"
 fi
