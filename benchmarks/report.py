@@ -234,10 +234,10 @@ def main():
         "default `MaxSessions 10`); ssh: 100 `ssh host true`, and the same through one ControlMaster. "
         "Reference: Python apssh 0.9 s (seq) and 0.7 s (10 × 10) as whole processes. Targets: ≤ 0.4 s seq, ≤ 0.25 s 10 × 10.")
     add("")
-    add("| case | tool | wall (s) | client CPU (s) | RSS (MiB) | load | fail |")
-    add("|---|---|---:|---:|---:|---:|---:|")
     add('The Python apssh fails the 10 × 10 case on every run on these hosts (`asyncssh.misc.ChannelOpenError: open failed`: it opens a session channel before sshd has released a closed one, beyond `MaxSessions 10`); its wall is that of the failed run. apssh-swift keeps at most `maxSessions` (10) channels open per connection and queues the rest.')
     add("")
+    add("| case | tool | wall (s) | client CPU (s) | RSS (MiB) | load | fail |")
+    add("|---|---|---:|---:|---:|---:|---:|")
     reuse_rows = [("seq", "apssh-swift"), ("10x10", "apssh-swift"), ("seq", "apssh-python"),
                   ("10x10", "apssh-python"), ("seq", "ssh"), ("seq", "ssh-controlmaster")]
     reuse_chart = []
