@@ -78,23 +78,24 @@ extension SshConnection {
       if rc != 0 { throw self.error(rc, "starting the command") }
       return ()
     }
-    let capacity = 64 * 1024
-    let outBuffer = ReadBuffer(capacity: capacity)
-    let errBuffer = ReadBuffer(capacity: capacity)
+    // Bytes are copied out of the connection's read buffer before any suspension, so all the
+    // channels of a connection share one buffer.
+    let buffer = readBuffer
+    let capacity = buffer.capacity
     while true {
       // One attempt reads both streams, so neither can stall the other.
       let chunks: [OutputChunk] = try await drive(deadline: deadline, timeout: timeoutError) {
         () throws -> [OutputChunk]? in
         var chunks: [OutputChunk] = []
-        let outCount = libssh2_channel_read_ex(channel, 0, outBuffer.pointer, capacity)
+        let outCount = libssh2_channel_read_ex(channel, 0, buffer.pointer, capacity)
         if outCount > 0 {
-          chunks.append(OutputChunk(stream: .stdout, bytes: outBuffer.bytes(outCount)))
+          chunks.append(OutputChunk(stream: .stdout, bytes: buffer.bytes(outCount)))
         } else if outCount < 0 && outCount != Int(LibSSH2.eagain) {
           throw self.error(Int32(outCount), "reading the output")
         }
-        let errCount = libssh2_channel_read_ex(channel, 1, errBuffer.pointer, capacity)
+        let errCount = libssh2_channel_read_ex(channel, 1, buffer.pointer, capacity)
         if errCount > 0 {
-          chunks.append(OutputChunk(stream: .stderr, bytes: errBuffer.bytes(errCount)))
+          chunks.append(OutputChunk(stream: .stderr, bytes: buffer.bytes(errCount)))
         } else if errCount < 0 && errCount != Int(LibSSH2.eagain) {
           throw self.error(Int32(errCount), "reading the error output")
         }

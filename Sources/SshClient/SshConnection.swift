@@ -42,6 +42,9 @@ public actor SshConnection {
   /// The operation that left a partly sent packet in libssh2: only it may call libssh2 until done.
   private var outboundOwner: UInt64?
   private var operationCounter: UInt64 = 0
+  /// Where commands' output is read into, shared by the connection's channels: each read is
+  /// copied out before the actor can run anything else (64 KiB, allocated on first use).
+  lazy var readBuffer = ReadBuffer(capacity: 64 * 1024)
   let openGate = AsyncGate(permits: 1)
   let sessionSlots: AsyncGate
   let sftpGate = AsyncGate(permits: 1)
