@@ -129,6 +129,7 @@ extension Testbed {
     guard LoopbackSocket.isFree(port: port, addresses: [address]) else {
       throw TestbedError.system(call: "bind \(address):\(port)", errno: EADDRINUSE)
     }
+    await SshdConfig.detectFeatures()
     let process = try Self.launchSshd(
       name: name, addresses: [address], port: port, hostKey: hostKey, user: user,
       paths: Paths(directory), role: role, watchdog: !persistent)

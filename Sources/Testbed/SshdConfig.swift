@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The configuration file of one testbed sshd process.
 ///
@@ -50,28 +51,25 @@ struct SshdConfig: Sendable {
     return lines.joined(separator: "\n") + "\n"
   }
 
-  /// Whether the installed sshd knows `PerSourcePenalties` (OpenSSH 9.8 and later).
-  static let hasPerSourcePenalties: Bool = {
-    guard let version = installedVersion else { return false }
-    return version.major > 9 || (version.major == 9 && version.minor >= 8)
-  }()
+  /// Whether the installed sshd knows `PerSourcePenalties` (OpenSSH 9.8 and later), as learnt
+  /// by `detectFeatures()` (false until then).
+  static var hasPerSourcePenalties: Bool { features.withLock { $0 ?? false } }
+  private static let features = Mutex<Bool?>(nil)
 
-  /// The OpenSSH version, from `sshd -V` ("OpenSSH_9.2p1 …").
-  static let installedVersion: (major: Int, minor: Int)? = {
-    let pipe = Pipe()
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: Testbed.sshdPath)
-    process.arguments = ["-V"]
-    process.standardError = pipe
-    process.standardOutput = pipe
-    guard (try? process.run()) != nil else { return nil }
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    let text = String(decoding: data, as: UTF8.self)
+  /// Runs `sshd -V` once per process, without blocking a thread, to learn the OpenSSH version.
+  static func detectFeatures() async {
+    if features.withLock({ $0 }) != nil { return }
+    let output = (try? await Subprocess.run(Testbed.sshdPath, ["-V"]))?.output ?? ""
+    let modern = version(in: output).map { $0.major > 9 || ($0.major == 9 && $0.minor >= 8) } ?? false
+    features.withLock { $0 = modern }
+  }
+
+  /// The OpenSSH version in the output of `sshd -V` ("OpenSSH_9.2p1 …").
+  static func version(in text: String) -> (major: Int, minor: Int)? {
     guard let range = text.range(of: "OpenSSH_") else { return nil }
     let digits = text[range.upperBound...].prefix { $0.isNumber || $0 == "." }
     let parts = digits.split(separator: ".").compactMap { Int($0) }
     guard parts.count >= 2 else { return nil }
     return (parts[0], parts[1])
-  }()
+  }
 }

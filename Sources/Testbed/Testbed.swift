@@ -295,6 +295,7 @@ public final class Testbed: Sendable {
     _ hosts: [TestbedHost], port: UInt16, user: TestbedUser, paths: Paths, persistent: Bool,
     owns: Bool
   ) async throws -> [SshdProcess] {
+    await SshdConfig.detectFeatures()
     var processes: [SshdProcess] = []
     do {
       for (index, group) in Dictionary(grouping: hosts, by: \.sshdIndex).sorted(by: { $0.key < $1.key }) {
