@@ -15,6 +15,13 @@ public struct RemoteFileInfo: Sendable, Equatable {
   public var isDirectory: Bool
   /// Last modification, in seconds since 1970.
   public var modificationTime: UInt64
+
+  init(_ attributes: LIBSSH2_SFTP_ATTRIBUTES) {
+    size = attributes.filesize
+    permissions = UInt32(attributes.permissions & 0o7777)
+    isDirectory = attributes.permissions & UInt(LIBSSH2_SFTP_S_IFMT) == UInt(LIBSSH2_SFTP_S_IFDIR)
+    modificationTime = UInt64(attributes.mtime)
+  }
 }
 
 extension SshConnection {
@@ -94,10 +101,7 @@ extension SshConnection {
       if rc == -31, [2, 10].contains(libssh2_sftp_last_error(sftp)) { return nil }
       throw sftpError(sftp, rc, "stat", path)
     }
-    return RemoteFileInfo(
-      size: attributes.filesize, permissions: UInt32(attributes.permissions & 0o7777),
-      isDirectory: attributes.permissions & UInt(LIBSSH2_SFTP_S_IFMT) == UInt(LIBSSH2_SFTP_S_IFDIR),
-      modificationTime: UInt64(attributes.mtime))
+    return RemoteFileInfo(attributes)
   }
 
   func setAttributes(_ sftp: OpaquePointer, _ path: String, mode: UInt32?, times: (UInt64, UInt64)?) async throws {
@@ -164,45 +168,62 @@ extension SshConnection {
     }
   }
 
-  /// Streams the local file `fd` to a remote handle, in bounded chunks.
-  private func upload(_ sftp: OpaquePointer, from fd: Int32, localPath: String, to remotePath: String, mode: Int)
-    async throws -> UInt64
-  {
-    let handle = try await open(
-      sftp, remotePath, flags: LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC, mode: mode)
-    let buffer = ReadBuffer(capacity: Self.transferChunk)
-    var total: UInt64 = 0
+  /// Opens a remote file (or directory), runs `body` with its handle, and closes it however
+  /// `body` ends.
+  func withRemoteFile<T>(
+    _ sftp: OpaquePointer, _ path: String, flags: Int32, mode: Int, directory: Bool = false,
+    _ body: nonisolated(nonsending) (OpaquePointer) async throws -> T
+  ) async throws -> T {
+    let handle = try await open(sftp, path, flags: flags, mode: mode, directory: directory)
     do {
-      while true {
-        let count = try await LocalFileIO.read(fd, into: buffer, path: localPath)
-        if count == 0 { break }
-        var sent = 0
-        while sent < count {
-          sent += try await drive { () throws -> Int? in
-            let rc = libssh2_sftp_write(handle, buffer.pointer + sent, count - sent)
-            if rc == Int(LibSSH2.eagain) { return nil }
-            if rc < 0 { throw self.sftpError(sftp, Int32(rc), "write", remotePath) }
-            return rc
-          }
-        }
-        total += UInt64(count)
-      }
+      let result = try await body(handle)
+      await closeHandle(handle)
+      return result
     } catch {
       await closeHandle(handle)
       throw error
     }
-    await closeHandle(handle)
-    return total
+  }
+
+  /// Writes the first `count` bytes of `buffer` to a remote file handle.
+  private func write(
+    _ sftp: OpaquePointer, _ handle: OpaquePointer, _ buffer: ReadBuffer, count: Int, path: String
+  ) async throws {
+    var sent = 0
+    while sent < count {
+      sent += try await drive { () throws -> Int? in
+        let rc = libssh2_sftp_write(handle, buffer.pointer + sent, count - sent)
+        if rc == Int(LibSSH2.eagain) { return nil }
+        if rc < 0 { throw self.sftpError(sftp, Int32(rc), "write", path) }
+        return rc
+      }
+    }
+  }
+
+  /// Streams the local file `fd` to a remote file, in bounded chunks.
+  private func upload(_ sftp: OpaquePointer, from fd: Int32, localPath: String, to remotePath: String, mode: Int)
+    async throws -> UInt64
+  {
+    let flags = LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC
+    return try await withRemoteFile(sftp, remotePath, flags: flags, mode: mode) { handle in
+      let buffer = ReadBuffer(capacity: Self.transferChunk)
+      var total: UInt64 = 0
+      while true {
+        let count = try await LocalFileIO.read(fd, into: buffer, path: localPath)
+        if count == 0 { return total }
+        try await write(sftp, handle, buffer, count: count, path: remotePath)
+        total += UInt64(count)
+      }
+    }
   }
 
   /// Streams a remote file to the local file `fd`, in bounded chunks.
   private func download(_ sftp: OpaquePointer, from remotePath: String, to fd: Int32, localPath: String) async throws
     -> UInt64
   {
-    let handle = try await open(sftp, remotePath, flags: LIBSSH2_FXF_READ, mode: 0)
-    let buffer = ReadBuffer(capacity: Self.transferChunk)
-    var total: UInt64 = 0
-    do {
+    try await withRemoteFile(sftp, remotePath, flags: LIBSSH2_FXF_READ, mode: 0) { handle in
+      let buffer = ReadBuffer(capacity: Self.transferChunk)
+      var total: UInt64 = 0
       while true {
         let count: Int = try await drive { () throws -> Int? in
           let rc = libssh2_sftp_read(handle, buffer.pointer, buffer.capacity)
@@ -210,44 +231,31 @@ extension SshConnection {
           if rc < 0 { throw self.sftpError(sftp, Int32(rc), "read", remotePath) }
           return rc
         }
-        if count == 0 { break }
+        if count == 0 { return total }
         try await LocalFileIO.write(fd, from: buffer, count: count, path: localPath)
         total += UInt64(count)
       }
-    } catch {
-      await closeHandle(handle)
-      throw error
     }
-    await closeHandle(handle)
-    return total
   }
 
   private func listDirectory(_ sftp: OpaquePointer, _ path: String) async throws -> [(String, RemoteFileInfo)] {
-    let handle = try await open(sftp, path, flags: 0, mode: 0, directory: true)
-    defer { Task { await self.closeHandle(handle) } }
-    let name = ReadBuffer(capacity: 1024)
-    var entries: [(String, RemoteFileInfo)] = []
-    while true {
-      var attributes = LIBSSH2_SFTP_ATTRIBUTES()
-      let count: Int32 = try await drive { () throws -> Int32? in
-        let rc = libssh2_sftp_readdir_ex(handle, name.pointer, name.capacity, nil, 0, &attributes)
-        if rc == LibSSH2.eagain { return nil }
-        if rc < 0 { throw self.sftpError(sftp, rc, "list", path) }
-        return rc
+    try await withRemoteFile(sftp, path, flags: 0, mode: 0, directory: true) { handle in
+      let name = ReadBuffer(capacity: 1024)
+      var entries: [(String, RemoteFileInfo)] = []
+      while true {
+        var attributes = LIBSSH2_SFTP_ATTRIBUTES()
+        let count: Int32 = try await drive { () throws -> Int32? in
+          let rc = libssh2_sftp_readdir_ex(handle, name.pointer, name.capacity, nil, 0, &attributes)
+          if rc == LibSSH2.eagain { return nil }
+          if rc < 0 { throw self.sftpError(sftp, rc, "list", path) }
+          return rc
+        }
+        if count == 0 { return entries }
+        let entry = String(decoding: name.bytes(Int(count)), as: UTF8.self)
+        if entry == "." || entry == ".." { continue }
+        entries.append((entry, RemoteFileInfo(attributes)))
       }
-      if count == 0 { break }
-      let entry = String(decoding: name.bytes(Int(count)), as: UTF8.self)
-      if entry == "." || entry == ".." { continue }
-      entries.append(
-        (
-          entry,
-          RemoteFileInfo(
-            size: attributes.filesize, permissions: UInt32(attributes.permissions & 0o7777),
-            isDirectory: attributes.permissions & UInt(LIBSSH2_SFTP_S_IFMT) == UInt(LIBSSH2_SFTP_S_IFDIR),
-            modificationTime: UInt64(attributes.mtime))
-        ))
     }
-    return entries
   }
 
   // MARK: - Public API
@@ -265,29 +273,16 @@ extension SshConnection {
   /// Writes `contents` to the remote file `path` with `mode` (replacing it).
   public func writeFile(_ contents: String, to path: String, mode: Int = 0o644) async throws {
     let remote = Self.sftpPath(path)
+    let bytes = Array(contents.utf8)
+    let buffer = ReadBuffer(capacity: max(1, bytes.count))
+    bytes.withUnsafeBytes { raw in
+      if let base = raw.baseAddress { memcpy(buffer.pointer, base, bytes.count) }
+    }
     try await withSftp { sftp in
-      let handle = try await open(
-        sftp, remote, flags: LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC, mode: mode)
-      let bytes = Array(contents.utf8)
-      let buffer = ReadBuffer(capacity: max(1, bytes.count))
-      bytes.withUnsafeBytes { raw in
-        if let base = raw.baseAddress { memcpy(buffer.pointer, base, bytes.count) }
+      let flags = LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC
+      try await withRemoteFile(sftp, remote, flags: flags, mode: mode) { handle in
+        try await write(sftp, handle, buffer, count: bytes.count, path: remote)
       }
-      var sent = 0
-      do {
-        while sent < bytes.count {
-          sent += try await drive { () throws -> Int? in
-            let rc = libssh2_sftp_write(handle, buffer.pointer + sent, bytes.count - sent)
-            if rc == Int(LibSSH2.eagain) { return nil }
-            if rc < 0 { throw self.sftpError(sftp, Int32(rc), "write", remote) }
-            return rc
-          }
-        }
-      } catch {
-        await closeHandle(handle)
-        throw error
-      }
-      await closeHandle(handle)
       // The umask of the server may have narrowed the mode given at creation.
       try await setAttributes(sftp, remote, mode: UInt32(mode), times: nil)
     }
