@@ -1,6 +1,5 @@
 # apssh-swift — `make demo` and `make test` work on a fresh Debian machine.
 SWIFT ?= swift
-DEMO_DIR ?= $(CURDIR)/.build/demo
 
 .PHONY: all deps build release test demo bench clean
 
