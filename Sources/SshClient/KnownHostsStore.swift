@@ -71,6 +71,11 @@ final class KnownHostsStore: @unchecked Sendable {
     }
   }
 
+  /// How known_hosts names a host: `host`, or `[host]:port` when the port is not 22.
+  static func entryName(host: String, port: Int) -> String {
+    port == 22 ? host : "[\(host)]:\(port)"
+  }
+
   /// Checks the key a host offered.
   func check(host: String, port: Int, key: [UInt8], keyType: Int32) -> Check {
     let rc = lock.withLock { Self.check(hosts, host: host, port: port, key: key, keyType: keyType) }
@@ -84,7 +89,7 @@ final class KnownHostsStore: @unchecked Sendable {
 
   /// Records a new host: in memory and appended to the file.
   func add(host: String, port: Int, key: [UInt8], keyType: Int32) throws {
-    let name = port == 22 ? host : "[\(host)]:\(port)"
+    let name = Self.entryName(host: host, port: port)
     let mask = LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW | Self.keyBits(for: keyType)
     try lock.withLock {
       // Another connection to the same host may have recorded it meanwhile.

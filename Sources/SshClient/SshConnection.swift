@@ -241,11 +241,11 @@ public actor SshConnection {
     let store = KnownHostsStore.store(for: path)
     let host = configuration.host
     let port = configuration.port
+    let name = KnownHostsStore.entryName(host: host, port: port)
     switch store.check(host: host, port: port, key: bytes, keyType: type) {
     case .match:
       return
     case .mismatch(let line):
-      let name = port == 22 ? host : "[\(host)]:\(port)"
       let location = line.map { "\(path) line \($0)" } ?? path
       throw SshError(
         .hostKeyMismatch, host: label,
@@ -253,7 +253,6 @@ public actor SshConnection {
           + "if the host was reinstalled, remove that entry (ssh-keygen -R '\(name)' -f \(path)) and retry")
     case .notFound:
       if configuration.hostKeyPolicy == .strict {
-        let name = port == 22 ? host : "[\(host)]:\(port)"
         throw SshError(
           .hostKeyUnknown, host: label,
           "unknown host key for \(name) (strict checking): add it to \(path), e.g. with ssh-keyscan -p \(port) \(host) >> \(path)")
@@ -374,7 +373,6 @@ public actor SshConnection {
         _ = try? await drive(deadline: deadline) { () -> Void? in
           libssh2_sftp_shutdown(sftp) == LibSSH2.eagain ? nil : ()
         }
-        self.sftp = nil
       }
       _ = try? await drive(deadline: deadline) { () -> Void? in
         let rc = libssh2_session_disconnect_ex(session, SSH_DISCONNECT_BY_APPLICATION, "closed by apssh", "")
@@ -389,7 +387,11 @@ public actor SshConnection {
   func teardown() {
     keepaliveTask?.cancel()
     keepaliveTask = nil
-    sftp = nil
+    if sftp != nil {
+      // The SFTP subsystem held one of the session slots since it was opened.
+      sftp = nil
+      sessionSlots.release()
+    }
     if let session {
       // Shut the socket down first so libssh2 cannot block on it while freeing.
       shutdown(fd, Int32(SHUT_RDWR))

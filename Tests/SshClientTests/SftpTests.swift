@@ -55,6 +55,26 @@ struct SftpTests {
     await connection.close()
   }
 
+  @Test("SFTP across more reconnections than there are session slots")
+  func sftpAcrossReconnections() async throws {
+    let testbed = try await TestHosts.testbed()
+    let connection = TestHosts.connection(testbed, host: 12)
+    // Each opening of SFTP takes one of the 10 session slots: closing must give it back.
+    for _ in 0..<12 {
+      #expect(try await connection.stat(".")?.isDirectory == true)
+      await connection.close()
+    }
+    let outputs = try await withThrowingTaskGroup(of: String.self) { group in
+      for index in 0..<10 { group.addTask { try await connection.run("echo \(index)").stdoutText } }
+      var outputs: Set<String> = []
+      for try await output in group { outputs.insert(output) }
+      return outputs
+    }
+    #expect(outputs.count == 10)
+    #expect(await connection.connectionCount == 13)
+    await connection.close()
+  }
+
   @Test("writeFile sets the mode; mkdir -p is idempotent; stat of a missing path is nil")
   func smallOperations() async throws {
     let testbed = try await TestHosts.testbed()
