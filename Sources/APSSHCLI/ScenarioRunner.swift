@@ -96,19 +96,38 @@ struct ScenarioRunner {
     let user = resolver.defaultUser ?? SshConfiguration.localUsername
     let hostsByJob = try scenario.hostsByJob(resolver: resolver)
     var nodes: [String: any CommandNode] = [:]
-    for node in scenario.nodes {
+    // A node's gateway is built first, wherever it is declared in the file.
+    func build(_ node: Scenario.Node, visiting: Set<String>) throws -> any CommandNode {
+      if let built = nodes[node.id] { return built }
+      let made: any CommandNode
       switch node.kind {
       case .local:
-        nodes[node.id] = LocalNode(formatter: try formatter(for: node))
+        made = LocalNode(formatter: try formatter(for: node))
       case .ssh(let ssh):
-        let gateway = ssh.gateway.flatMap { nodes[$0] as? SshNode }
-        nodes[node.id] = SshNode(
+        var gateway: SshNode?
+        if let id = ssh.gateway {
+          guard !visiting.contains(id) else {
+            throw InventoryError(
+              .badValue, "gateway loop through node '\(id)'", file: scenario.path, line: node.line, key: "gateway")
+          }
+          guard let declared = scenario.node(id),
+            let ssh = try build(declared, visiting: visiting.union([node.id])) as? SshNode
+          else {
+            throw InventoryError(
+              .badValue, "gateway '\(id)' must be an SSH node", file: scenario.path, line: node.line, key: "gateway")
+          }
+          gateway = ssh
+        }
+        made = SshNode(
           hostname: ssh.hostname, username: ssh.username ?? user, port: ssh.port ?? 22,
           keys: ssh.key.map { [$0] } ?? settings.keys, gateway: gateway, formatter: try formatter(for: node),
           hostKeyPolicy: settings.hostKeyPolicy, connectTimeout: settings.connectTimeout,
           knownHostsPath: settings.knownHostsPath, useAgent: settings.keys == nil && ssh.key == nil)
       }
+      nodes[node.id] = made
+      return made
     }
+    for node in scenario.nodes { _ = try build(node, visiting: []) }
     let factory = NodeFactory(settings: settings, formatter: shared)
     let runtimeVariables = Variables()
     var jobsById: [String: [SshJob]] = [:]

@@ -47,6 +47,56 @@ import Testing
     #expect(result.stdout.contains("<SshJob"), "\(result.stdout)")
   }
 
+  @Test func gatewayDeclaredAfterItsNodeIsUsed() async throws {
+    let fleet = try await Fleet.shared()
+    let path = temporaryDirectory() + "/scenario.yaml"
+    // The gateway refuses connections: the job can only succeed if the gateway were ignored.
+    try write(
+      """
+      nodes:
+        - id: target
+          hostname: \(fleet.address(7))
+          username: \(fleet.testbed.username)
+          port: \(fleet.testbed.port)
+          gateway: hop
+        - id: hop
+          hostname: 127.0.0.250
+          username: \(fleet.testbed.username)
+          port: 1
+      jobs:
+        - id: through
+          node: target
+          commands:
+            - type: Run
+              command: echo reached
+      """, to: path)
+    let result = await apssh(fleet.auth + ["-S", path])
+    #expect(result.code == 1, "\(result.stdout)\(result.stderr)")
+    #expect(!result.stdout.contains("reached"))
+    #expect(result.stdout.contains("127.0.0.250") || result.stderr.contains("127.0.0.250"))
+
+    let loop = temporaryDirectory() + "/loop.yaml"
+    try write(
+      """
+      nodes:
+        - id: a
+          hostname: 127.0.0.2
+          gateway: b
+        - id: b
+          hostname: 127.0.0.3
+          gateway: a
+      jobs:
+        - id: never
+          node: a
+          commands:
+            - type: Run
+              command: "true"
+      """, to: loop)
+    let looped = await apssh(fleet.auth + ["-S", loop])
+    #expect(looped.code == 2)
+    #expect(looped.stderr.contains("gateway loop"), "\(looped.stderr)")
+  }
+
   @Test func variablesDependenciesAndFailure() async throws {
     let fleet = try await Fleet.shared()
     let path = temporaryDirectory() + "/scenario.yaml"
@@ -56,7 +106,7 @@ import Testing
       nodes:
         - id: one
           hostname: \(fleet.address(6))
-          username: apsshtb
+          username: \(fleet.testbed.username)
           port: \(fleet.testbed.port)
           key: \(fleet.testbed.userKeyPath)
       jobs:
@@ -100,7 +150,7 @@ import Testing
         one:
           formatter: RawFormatter
           hostname: \(fleet.address(7))
-          username: apsshtb
+          username: \(fleet.testbed.username)
           port: \(fleet.testbed.port)
       jobs:
         - id: boom
