@@ -20,8 +20,10 @@ struct ConnectionSettings: Sendable {
     }
     guard options.retries >= 1 else { throw CLIError("--retries must be at least 1 (connection attempts)") }
     guard options.window >= 0 else { throw CLIError("--window must be 0 (no limit) or more") }
-    guard options.connectTimeout > 0 else { throw CLIError("--connect-timeout must be positive") }
-    keys = options.keys.isEmpty ? nil : options.keys.map { ($0 as NSString).expandingTildeInPath }
+    guard options.connectTimeout > 0, options.connectTimeout <= 86_400 else {
+      throw CLIError("--connect-timeout must be a positive number of seconds, at most 86400")
+    }
+    keys = options.keys.isEmpty ? nil : options.keys
     hostKeyPolicy = options.noHostKeyCheck ? .off : options.strictHostKeys ? .strict : .acceptNew
     knownHostsPath = options.knownHosts ?? ProcessInfo.processInfo.environment["APSSH_KNOWN_HOSTS"]
     connectTimeout = .milliseconds(Int64(options.connectTimeout * 1000))
@@ -37,7 +39,9 @@ struct ConnectionSettings: Sendable {
   /// - Throws: `CLIError` unless `okIfNoKey`.
   func checkKeys(targets: [Target], okIfNoKey: Bool) throws {
     if okIfNoKey { return }
-    let readable = { (path: String) in FileManager.default.isReadableFile(atPath: path) }
+    let readable = { (path: String) in
+      FileManager.default.isReadableFile(atPath: (path as NSString).expandingTildeInPath)
+    }
     if let keys {
       let missing = keys.filter { !readable($0) }
       if missing.count == keys.count {

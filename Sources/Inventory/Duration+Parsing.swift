@@ -20,7 +20,7 @@ public enum DurationParser {
     }
     guard !trimmed.isEmpty else { throw failure() }
     if let seconds = Double(trimmed) {
-      guard seconds >= 0, seconds.isFinite else { throw failure() }
+      guard seconds >= 0, seconds.isFinite, seconds * 1e9 < Double(Int64.max) else { throw failure() }
       return .nanoseconds(Int64((seconds * 1e9).rounded()))
     }
     var total = 0.0

@@ -334,7 +334,13 @@ struct ScenarioParser {
 
   private func allowedExits(_ node: Node) throws -> [Scenario.AllowedExit] {
     try stringList(node, key: "allowed_exits").map { text in
-      if let status = Int(text) { return .status(status) }
+      if let status = Int(text) {
+        guard (0...255).contains(status) else {
+          throw error(.badValue, "exit status \(text) in 'allowed_exits' is not between 0 and 255",
+            at: node, key: "allowed_exits")
+        }
+        return .status(status)
+      }
       let name = text.uppercased().hasPrefix("SIG") ? String(text.dropFirst(3)) : text
       guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber }) else {
         throw error(.badValue, "'\(text)' in 'allowed_exits' is neither a status nor a signal name",

@@ -46,7 +46,8 @@ public struct SshConfiguration: Sendable {
     self.host = host
     self.port = port
     self.username = username ?? SshConfiguration.localUsername
-    self.keyPaths = keyPaths
+    // `~/.ssh/key` as written in inventories and scenario files.
+    self.keyPaths = keyPaths?.map { ($0 as NSString).expandingTildeInPath }
     self.useAgent = useAgent
     self.passphrase = passphrase
     self.hostKeyPolicy = hostKeyPolicy
