@@ -112,7 +112,7 @@ struct HostRun {
     }
     if interrupted {
       let ok = outcomes.filter(\.succeeded).count
-      let cancelled = outcomes.filter { $0.exitStatus == nil }.count
+      let cancelled = outcomes.filter { $0.job.wasCancelled }.count
       console.err(
         "\(tool): interrupted - \(ok) host(s) ok, \(outcomes.count - ok - cancelled) failed, \(cancelled) cancelled;"
           + " connections closed")
