@@ -96,13 +96,12 @@ extension Scheduler {
     var timedOut = false
     var cancelled = false
     var criticalError: (any Error)?
-    let observed = context.isObserved
     let deadline = timeout.map { ContinuousClock.now + $0 }
 
     func schedule(_ index: Int32) {
       let job = jobs[Int(index)]
       job.state.withLock { $0.status = .scheduled }
-      if observed { context.emit(.scheduled, job) }
+      context.emit(.scheduled, job)
       window.enqueue(index)
     }
 
@@ -138,7 +137,7 @@ extension Scheduler {
             $0.status = .running
             $0.startedAt = .now
           }
-          if observed { context.emit(.started, job) }
+          context.emit(.started, job)
           inFlight += 1
           group.addImmediateTask {
             let outcome = await JobRunner.perform(job, context)
@@ -168,7 +167,7 @@ extension Scheduler {
         consumed += 1
         inFlight -= 1
         let job = jobs[Int(index)]
-        record(result, of: job, context: observed ? context : nil)
+        record(result, of: job, context: context)
         if stopping { continue }
         switch result {
         case .failure(let error) where job.critical:
