@@ -26,6 +26,7 @@ public final class LocalNode: CommandNode {
     hostname = "LOCALNODE"
     username = SshConfiguration.localUsername
     self.formatter = formatter ?? defaultFormatter
+    self.formatter.register(origin)
   }
 
   /// `user@LOCALNODE`.

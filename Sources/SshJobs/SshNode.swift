@@ -123,6 +123,8 @@ public final class SshNode: CommandNode {
       formatter.event(.connectionFailed(reason: reason), from: origin)
       throw error
     }
+    // A new connection has no SFTP session yet, whatever happened to the previous one.
+    lifecycle.withLock { $0.sftpAnnounced = false }
     formatter.event(.authenticated, from: origin)
   }
 
