@@ -35,7 +35,7 @@ import Testing
     #expect(colon.stdout.hasSuffix(":\(fleet.address(2)):tc\n"), "\(colon.stdout)")
     #expect(colon.stdout.filter { $0 == ":" }.count == 2)
     let custom = await apssh(fleet.auth + ["-f", "[{fqdn}|{user}] {line}\\n"] + fleet.targets([2]) + ["echo", "f"])
-    #expect(custom.stdout == "[\(fleet.address(2))|apsshtb@] f\n", "\(custom.stdout)")
+    #expect(custom.stdout == "[\(fleet.address(2))|\(fleet.testbed.username)@] f\n", "\(custom.stdout)")
   }
 
   @Test func stderrStaysOnStderr() async throws {
@@ -48,7 +48,7 @@ import Testing
 
   @Test func unreachableHostAmongGoodOnes() async throws {
     let fleet = try await Fleet.shared()
-    let bad = "apsshtb@127.0.0.250:1"
+    let bad = "\(fleet.testbed.username)@127.0.0.250:1"
     let result = await apssh(fleet.auth + ["-t", "\(fleet.target(5)) \(bad)", "-c", "3", "echo", "alive"])
     #expect(result.code == 1)
     #expect(result.stdout.split(separator: "\n").contains { $0.contains(fleet.address(5)) && $0.hasSuffix(":alive") })
@@ -59,7 +59,7 @@ import Testing
   @Test func retriesMakeSeveralAttempts() async throws {
     let fleet = try await Fleet.shared()
     let start = ContinuousClock.now
-    let result = await apssh(fleet.auth + ["-t", "apsshtb@127.0.0.251:1", "--retries", "2", "-c", "2", "true"])
+    let result = await apssh(fleet.auth + ["-t", "\(fleet.testbed.username)@127.0.0.251:1", "--retries", "2", "-c", "2", "true"])
     #expect(result.code == 1)
     #expect(ContinuousClock.now - start >= .milliseconds(900))
     let bad = await apssh(fleet.auth + ["-t", "x", "--retries", "0", "true"])
@@ -90,7 +90,7 @@ import Testing
     let fleet = try await Fleet.shared()
     let directory = temporaryDirectory() + "/out"
     let result = await apssh(
-      fleet.auth + fleet.targets([0, 1]) + ["-t", "apsshtb@127.0.0.252:1", "-c", "3", "-o", directory, "-m",
+      fleet.auth + fleet.targets([0, 1]) + ["-t", "\(fleet.testbed.username)@127.0.0.252:1", "-c", "3", "-o", directory, "-m",
         "echo", "file; echo problem >&2"])
     #expect(result.code == 1)
     #expect(result.stdout == directory + "\n")
@@ -101,14 +101,14 @@ import Testing
     #expect(try String(contentsOfFile: "\(directory)/0ok/\(fleet.address(0))", encoding: .utf8) == "0\n")
     #expect(try String(contentsOfFile: "\(directory)/1failed/127.0.0.252", encoding: .utf8) == "None\n")
     // The 0ok directory is a target list for the next pass.
-    let next = await apssh(fleet.auth + ["-t", directory + "/0ok", "-l", "apsshtb", "-n"])
-    #expect(next.stdout.contains("apsshtb@\(fleet.address(0))"))
+    let next = await apssh(fleet.auth + ["-t", directory + "/0ok", "-l", "\(fleet.testbed.username)", "-n"])
+    #expect(next.stdout.contains("\(fleet.testbed.username)@\(fleet.address(0))"))
   }
 
   @Test func jsonReport() async throws {
     let fleet = try await Fleet.shared()
     let result = await apssh(
-      fleet.auth + ["--json", "-c", "3", "-t", "\(fleet.target(12)),\(fleet.target(13)),apsshtb@127.0.0.253:1",
+      fleet.auth + ["--json", "-c", "3", "-t", "\(fleet.target(12)),\(fleet.target(13)),\(fleet.testbed.username)@127.0.0.253:1",
         "echo hi from $(whoami); echo warn >&2; exit 2"])
     #expect(result.code == 1)
     let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
@@ -117,11 +117,11 @@ import Testing
     let hosts = try #require(report["hosts"] as? [[String: Any]])
     #expect(hosts.count == 3)
     #expect(hosts[0]["host"] as? String == fleet.address(12))
-    #expect(hosts[0]["user"] as? String == "apsshtb")
+    #expect(hosts[0]["user"] as? String == "\(fleet.testbed.username)")
     #expect(hosts[0]["port"] as? Int == Int(fleet.testbed.port))
     #expect(hosts[0]["status"] as? String == "failed")
     #expect(hosts[0]["exitStatus"] as? Int == 2)
-    #expect(hosts[0]["stdout"] as? String == "hi from apsshtb\n")
+    #expect(hosts[0]["stdout"] as? String == "hi from \(fleet.testbed.username)\n")
     #expect(hosts[0]["stderr"] as? String == "warn\n")
     let dates = ISO8601DateFormatter()
     dates.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
@@ -165,7 +165,7 @@ import Testing
     #expect(result.code == 0)
     #expect(result.stderr.contains("apssh is working on 1 nodes"))
     #expect(result.stderr.contains("Connecting (direct)"))
-    #expect(result.stderr.contains("using target apsshtb@\(fleet.address(4))"))
+    #expect(result.stderr.contains("using target \(fleet.testbed.username)@\(fleet.address(4))"))
     #expect(result.stderr.contains("DEBUG: PROXY \(fleet.address(4)) -> 0"))
   }
 

@@ -14,7 +14,7 @@ import Testing
     let targets = fleet.targets([0, 1])
     let pushed = await appush(fleet.auth + targets + [local, "@:cli-push-\(tag)-{host}-{user}.txt"])
     #expect(pushed.code == 0, "\(pushed.stderr)")
-    let check = await apssh(fleet.auth + targets + ["-r", "cat", "cli-push-\(tag)-*-apsshtb.txt", "|", "sort", "-u"])
+    let check = await apssh(fleet.auth + targets + ["-r", "cat", "cli-push-\(tag)-*-\(fleet.testbed.username).txt", "|", "sort", "-u"])
     #expect(check.stdout.contains("hello push"))
     let pulled = await appull(fleet.auth + targets + ["@:cli-push-\(tag)-{host}-{user}.txt", directory + "/back/{host}.txt"])
     #expect(pulled.code == 0, "\(pulled.stderr)")

@@ -50,7 +50,8 @@ import Testing
     child.process.interrupt()
     let result = await finished.value
     #expect(result.code == 130, "\(result.stderr)")
-    #expect(ContinuousClock.now - interruptedAt < .seconds(5))
+    // Stopping takes up to a few seconds of remote kills and closes: generous on a loaded machine.
+    #expect(ContinuousClock.now - interruptedAt < .seconds(15))
     #expect(result.stderr.contains("interrupted"))
     // Nothing left running remotely, nothing left connected.
     let settle = ContinuousClock.now + .seconds(5)

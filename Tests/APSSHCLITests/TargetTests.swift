@@ -7,7 +7,7 @@ import Testing
   @Test func rangesWithUserAndPort() async throws {
     let fleet = try await Fleet.shared()
     let port = fleet.testbed.port
-    let result = await apssh(fleet.auth + ["-r", "-t", "apsshtb@127.0.0.[2-4]:\(port)", "echo", "r"])
+    let result = await apssh(fleet.auth + ["-r", "-t", "\(fleet.testbed.username)@127.0.0.[2-4]:\(port)", "echo", "r"])
     #expect(result.code == 0, "\(result.stderr)")
     #expect(result.stdout == "r\nr\nr\n")
     let listed = await apssh(["-L", "-l", "bob", "-t", "node[1-2,7] 10.0.0.[1:2]"])
@@ -18,8 +18,8 @@ import Testing
     let fleet = try await Fleet.shared()
     let result = await apssh(["--known-hosts", fleet.testbed.knownHostsPath, "-I", fleet.testbed.inventoryPath, "-t", "@testbed", "-x", "127.0.0.[4-17]", "whoami"])
     #expect(result.code == 0, "\(result.stderr)")
-    #expect(result.stdout.contains("127.0.0.2:apsshtb"))
-    #expect(result.stdout.contains("127.0.0.3:apsshtb"))
+    #expect(result.stdout.contains("127.0.0.2:\(fleet.testbed.username)"))
+    #expect(result.stdout.contains("127.0.0.3:\(fleet.testbed.username)"))
     #expect(result.stdout.split(separator: "\n").count == 2)
   }
 
@@ -28,7 +28,7 @@ import Testing
     let result = await apssh(["--known-hosts", fleet.testbed.knownHostsPath, "-t", fleet.testbed.inventoryPath, "-n"])
     #expect(result.code == 0)
     #expect(result.stdout.contains("\(fleet.testbed.hosts.count) hostnames selected"))
-    #expect(result.stdout.contains("apsshtb@127.0.0.2:\(fleet.testbed.port)"))
+    #expect(result.stdout.contains("\(fleet.testbed.username)@127.0.0.2:\(fleet.testbed.port)"))
   }
 
   @Test func iniInventory() async throws {
@@ -41,7 +41,7 @@ import Testing
       two ansible_host=\(fleet.address(9))
 
       [web:vars]
-      ansible_user=apsshtb
+      ansible_user=\(fleet.testbed.username)
       ansible_port=\(fleet.testbed.port)
       ansible_ssh_private_key_file=\(fleet.testbed.userKeyPath)
 

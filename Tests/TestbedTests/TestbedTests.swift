@@ -125,6 +125,16 @@ struct TestbedTests {
     let directory = "/tmp/apssh-testbed-persistent-test-\(getpid())"
     defer { try? FileManager.default.removeItem(atPath: directory) }
     let testbed = try await TestbedControl.up(hosts: 2, directory: directory)
+    // A persistent testbed has no watchdog: stop it whatever happens below.
+    do {
+      try await checkPersistent(testbed, directory: directory)
+    } catch {
+      _ = try? await TestbedControl.down(directory: directory)
+      throw error
+    }
+  }
+
+  private func checkPersistent(_ testbed: Testbed, directory: String) async throws {
     #expect(testbed.persistent && !testbed.ownsDirectory)
     let status = try TestbedControl.status(directory: directory)
     #expect(status.isRunning && status.alive.count == 1)
