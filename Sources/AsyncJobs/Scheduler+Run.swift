@@ -228,39 +228,44 @@ extension Scheduler {
     }
   }
 
-  /// Calls every member's `shutdown()` concurrently, cancelling them after `shutdownTimeout`.
-  /// Runs in an unstructured task so that it happens even when the run was cancelled.
+  /// Calls every member's `shutdown()` concurrently and waits for them, at most `shutdownTimeout`:
+  /// then the late ones are cancelled and left behind (a `shutdown()` that ignores cancellation
+  /// cannot hold the run). Runs in an unstructured task so that it happens even when the run was
+  /// cancelled.
   func shutdownMembers() async {
     let targets = members.filter { $0.needsShutdown }
     if targets.isEmpty { return }
     let deadline = shutdownTimeout.map { ContinuousClock.now + $0 }
+    let verbose = verbose
     await Task {
-      await withTaskGroup(of: Bool.self) { group in
-        if let deadline {
-          group.addTask {
-            do { try await Task.sleep(until: deadline, clock: .continuous) } catch {}
-            return false
-          }
+      let (completions, completion) = AsyncStream.makeStream(of: Bool.self)
+      let calls = targets.map { job in
+        Task {
+          await job.shutdown()
+          completion.yield(true)
         }
-        for job in targets {
-          group.addImmediateTask {
-            await job.shutdown()
-            return true
-          }
-        }
-        var left = targets.count
-        while left > 0, let done = await group.next() {
-          if done {
-            left -= 1
-          } else {
-            if verbose {
-              print("WARNING: \(left)/\(targets.count) shutdown() calls have not returned within timeout")
-            }
-            break
-          }
-        }
-        group.cancelAll()
       }
+      let timer = deadline.map { deadline in
+        Task {
+          do { try await Task.sleep(until: deadline, clock: .continuous) } catch { return }
+          completion.yield(false)
+        }
+      }
+      var left = targets.count
+      for await finished in completions {
+        if finished {
+          left -= 1
+          if left == 0 { break }
+        } else {
+          if verbose {
+            print("WARNING: \(left)/\(targets.count) shutdown() calls have not returned within timeout")
+          }
+          for call in calls { call.cancel() }
+          break
+        }
+      }
+      timer?.cancel()
+      completion.finish()
     }.value
   }
 }

@@ -1,9 +1,26 @@
+import Foundation
 import Testing
 
 @testable import AsyncJobs
 
 /// The Python quirks fixed here, and the additions: per-job timeout, retries, events.
 @Suite struct QuirksTests {
+  @Test func shutdownTimeoutBoundsAShutdownThatIgnoresCancellation() async throws {
+    // A shutdown stuck for 3 s in a wait that cancellation does not end.
+    let stuck = Job(
+      label: "stuck",
+      shutdown: {
+        await withCheckedContinuation { continuation in
+          DispatchQueue.global().asyncAfter(deadline: .now() + 3) { continuation.resume() }
+        }
+      }
+    ) { 1 }
+    let scheduler = Scheduler(stuck, shutdownTimeout: .milliseconds(200), critical: false)
+    let start = ContinuousClock.now
+    #expect(try await scheduler.run())
+    #expect(ContinuousClock.now - start < .seconds(2), "run() waited for the stuck shutdown")
+  }
+
   @Test func windowSlotFreedAfterThrow() async throws {
     let failing = boomJob(0, label: "fails", critical: false)
     let others = (1...3).map { sleepJob(0.05, label: "after\($0)") }
