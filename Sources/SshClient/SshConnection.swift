@@ -88,13 +88,17 @@ public actor SshConnection {
   /// one attempt. A connection that failed or was closed is opened anew.
   public func connect() async throws {
     // While an attempt runs, `session` exists but is not usable yet: wait for the attempt.
-    if let connecting { return try await connecting.value }
+    if let connecting { return try await connecting.valueUnlessCancelled() }
     if session != nil && failure == nil { return }
     if session != nil { teardown() }
-    let attempt = Task { try await self.establish() }
+    // The attempt clears `connecting` itself: a caller that stops waiting (cancelled) must not
+    // let others in before the handshake is over.
+    let attempt = Task {
+      defer { self.connecting = nil }
+      try await self.establish()
+    }
     connecting = attempt
-    defer { connecting = nil }
-    try await attempt.value
+    try await attempt.valueUnlessCancelled()
   }
 
   private func establish() async throws {

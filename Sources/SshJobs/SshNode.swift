@@ -108,7 +108,7 @@ public final class SshNode: CommandNode {
       state.connecting = attempt
       return attempt
     }
-    try await attempt.value
+    try await attempt.valueUnlessCancelled()
   }
 
   /// One connection attempt (the only caller of `connection.connect()` at any time).

@@ -41,6 +41,26 @@ struct FailureTests {
     #expect(elapsed < .seconds(5))
   }
 
+  @Test("a cancelled caller stops waiting for a connection attempt at once")
+  func cancelledConnect() async throws {
+    let testbed = try await TestHosts.testbed()
+    let endpoint = try testbed.silentEndpoint()
+    let connection = SshConnection(
+      configuration: SshConfiguration(
+        host: endpoint.address, port: Int(endpoint.port), username: testbed.username, useAgent: false,
+        connectTimeout: .seconds(20)))
+    let first = Task { try await connection.connect() }
+    let second = Task { try await connection.connect() }
+    try await Task.sleep(for: .milliseconds(300))
+    let start = ContinuousClock.now
+    first.cancel()
+    second.cancel()
+    for waiter in [first, second] {
+      await #expect(throws: CancellationError.self) { try await waiter.value }
+    }
+    #expect(ContinuousClock.now - start < .seconds(5), "the callers waited for the 20 s connect timeout")
+  }
+
   @Test("a wrong key gives an authentication error naming the key")
   func wrongKey() async throws {
     let testbed = try await TestHosts.testbed()
