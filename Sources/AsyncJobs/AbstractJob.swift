@@ -74,6 +74,11 @@ open class AbstractJob: CustomStringConvertible, @unchecked Sendable {
   /// `isDone` and the like). The default does nothing.
   open func shutdown() async {}
 
+  /// Called on every job of a scheduler's tree when the scheduler's run starts, before any job
+  /// runs — also on jobs that will not get to run, since every member is shut down at the end.
+  /// Acquire here what `shutdown()` releases. The default does nothing.
+  open func prepareForRun() {}
+
   /// Whether `shutdown()` may do something; false lets the scheduler skip it (no-op jobs).
   var needsShutdown: Bool { true }
 

@@ -64,6 +64,7 @@ extension Scheduler {
   private func resetMembers() {
     for job in members {
       job.resetState()
+      job.prepareForRun()
       if let nested = job as? Scheduler {
         nested.outcome.withLock { $0 = Outcome(didShutdown: false) }
         nested.resetMembers()

@@ -44,7 +44,6 @@ public final class SshJob: AbstractJob, @unchecked Sendable {
     self.keepConnection = keepConnection
     self.verbose = verbose
     super.init(label: label, critical: critical, forever: forever, requires: requires)
-    register()
   }
 
   /// Creates a job running one shell command line.
@@ -90,6 +89,11 @@ public final class SshJob: AbstractJob, @unchecked Sendable {
     }
     return overall
   }
+
+  /// Takes the node (its connection stays open while a job of the run may use it): the whole tree
+  /// of a run registers before any job runs, so an inner scheduler's end cannot close a
+  /// connection an outer job still needs, and a job that never gets to run holds nothing.
+  public override func prepareForRun() { register() }
 
   /// Releases the node (its connection closes when no job uses it any more).
   public override func shutdown() async {

@@ -152,11 +152,11 @@ import Testing
     #expect(await node.connection.connectionCount == 1)
     #expect(await Fleet.eventually { established(testbed) == 0 })
     #expect(node.userCount == 0)
-    // Run again: each job registers again when it starts (the first run's shutdown released
-    // them), so the inner scheduler's end closes the connection and the outer job reconnects.
+    // Run again: the whole tree registers again before anything runs, so the inner scheduler's
+    // end does not close the connection the outer job needs: one more connection, not two.
     #expect(try await scheduler.run())
     #expect(outer.exitStatus == .code(0))
-    #expect(await node.connection.connectionCount == 3)
+    #expect(await node.connection.connectionCount == 2)
     #expect(await Fleet.eventually { established(testbed) == 0 })
     // A job that asks keepConnection keeps it for everyone, until closed explicitly.
     let kept = SshJob(node: node, command: "true", keepConnection: true)
