@@ -232,11 +232,18 @@ public final class Scheduler: AbstractJob, @unchecked Sendable {
   ) -> AsyncStream<SchedulerEvent> {
     let (stream, continuation) = AsyncStream.makeStream(
       of: SchedulerEvent.self, bufferingPolicy: bufferingPolicy)
-    observers.withLock { state in
+    let key = observers.withLock { state in
+      defer { state.nextStream += 1 }
       state.streams[state.nextStream] = continuation
-      state.nextStream += 1
+      return state.nextStream
     }
     observerCount.add(1, ordering: .relaxed)
+    // A consumer that stops listening (its task cancelled, the stream dropped) is forgotten.
+    continuation.onTermination = { [weak self] _ in
+      guard let self else { return }
+      let removed = self.observers.withLock { $0.streams.removeValue(forKey: key) != nil }
+      if removed { self.observerCount.add(-1, ordering: .relaxed) }
+    }
     return stream
   }
 

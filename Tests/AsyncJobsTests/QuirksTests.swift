@@ -5,6 +5,16 @@ import Testing
 
 /// The Python quirks fixed here, and the additions: per-job timeout, retries, events.
 @Suite struct QuirksTests {
+  @Test func aDroppedEventStreamIsForgotten() async throws {
+    let scheduler = Scheduler(Job { 1 })
+    var stream: AsyncStream<SchedulerEvent>? = scheduler.events()
+    #expect(scheduler.isObserved)
+    #expect(stream != nil)
+    stream = nil
+    #expect(!scheduler.isObserved, "events are still built for a stream nobody reads")
+    #expect(try await scheduler.run())
+  }
+
   @Test func shutdownTimeoutBoundsAShutdownThatIgnoresCancellation() async throws {
     // A shutdown stuck for 3 s in a wait that cancellation does not end.
     let stuck = Job(
