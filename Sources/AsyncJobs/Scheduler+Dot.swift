@@ -28,16 +28,22 @@ extension Scheduler {
     process.standardInput = FileHandle.nullDevice
     process.standardOutput = FileHandle.nullDevice
     process.standardError = FileHandle.nullDevice
-    let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-      process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-      do {
-        try process.run()
-      } catch {
-        process.terminationHandler = nil
-        continuation.resume(
-          throwing: GraphicExportError(message: "cannot run graphviz dot: \(error)"))
+    let status: Int32 = try await withTaskCancellationHandler {
+      try await withCheckedThrowingContinuation { continuation in
+        process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+        do {
+          try process.run()
+        } catch {
+          process.terminationHandler = nil
+          continuation.resume(
+            throwing: GraphicExportError(message: "cannot run graphviz dot: \(error)"))
+        }
       }
+    } onCancel: {
+      // dot exits, and the continuation resumes with its status.
+      if process.isRunning { process.terminate() }
     }
+    try Task.checkCancellation()
     guard status == 0 else {
       throw GraphicExportError(message: "dot -T\(format) -o \(path) failed with status \(status)")
     }

@@ -26,7 +26,10 @@ extension Scheduler {
     do {
       plan = try RunPlan(self)
       _ = try plan.topologicalOrder(scheduler: effectiveLabel)
-      for case let nested as Scheduler in members { try nested.validate() }
+      // The outermost run checks the whole tree; a nested run was checked with it.
+      if path.count == 1 {
+        for case let nested as Scheduler in members { try nested.validate() }
+      }
     } catch {
       outcome.withLock { $0.didShutdown = true }
       finishStreams()
