@@ -14,10 +14,10 @@ struct TargetSelection {
   /// Loads the inventories (`-I`, and `~/.apssh/inventory.yaml` when present) and resolves the targets.
   /// - Throws: `InventoryError` (missing file, bad inventory with its line, unknown group…).
   init(_ options: TargetOptions) throws {
-    let resolver = try Self.resolver(options)
-    targets = try resolver.resolve(options.targets, excluding: options.excludes)
-    excludes = try options.excludes.flatMap { try resolver.targets(of: $0) }
-    excludedCount = options.excludes.isEmpty ? 0 : try resolver.resolve(options.targets).count - targets.count
+    let selection = try Self.resolver(options).select(options.targets, excluding: options.excludes)
+    targets = selection.targets
+    excludes = selection.excludes
+    excludedCount = selection.excludedCount
   }
 
   /// A resolver over the inventories of `-I` and `~/.apssh/inventory.{yaml,yml,ini}`, with `-l`

@@ -50,16 +50,38 @@ public struct TargetResolver: Sendable {
   ///
   /// - Throws: `InventoryError` for a bad target, range, file, inventory or unknown group.
   public func resolve(_ values: [String], excluding excludes: [String] = []) throws -> [Target] {
+    try select(values, excluding: excludes).targets
+  }
+
+  /// What `-t` values and `-x` values select, each file or inventory read once.
+  public struct Selection: Sendable, Equatable {
+    /// The targets left, as `resolve` gives them.
+    public let targets: [Target]
+    /// The targets of the `-x` values.
+    public let excludes: [Target]
+    /// How many distinct targets of the `-t` values the exclusions removed.
+    public let excludedCount: Int
+  }
+
+  /// The targets of `values` less those of `excludes` (see `resolve`), with the excluded ones.
+  ///
+  /// - Throws: `InventoryError` for a bad target, range, file, inventory or unknown group.
+  public func select(_ values: [String], excluding excludes: [String] = []) throws -> Selection {
     let excluded = try excludes.flatMap { try targets(of: $0) }
     var seen = Set<Target>()
+    var dropped = Set<Target>()
     var result: [Target] = []
     for value in values {
-      for target in try targets(of: value) where !isExcluded(target, by: excluded) {
+      for target in try targets(of: value) {
         let finished = applyingDefaults(target)
-        if seen.insert(finished).inserted { result.append(finished) }
+        if isExcluded(target, by: excluded) {
+          dropped.insert(finished)
+        } else if seen.insert(finished).inserted {
+          result.append(finished)
+        }
       }
     }
-    return result
+    return Selection(targets: result, excludes: excluded, excludedCount: dropped.count)
   }
 
   /// The targets of one `-t` value, before exclusions and defaults.
