@@ -127,10 +127,15 @@ public actor SshConnection {
         host: configuration.host, port: configuration.port, deadline: deadline, label: label)
     }
     received.pointee = 0
-    guard let session = libssh2_session_init_ex(nil, nil, nil, UnsafeMutableRawPointer(received)) else {
+    guard
+      let session = libssh2_session_init_ex(
+        SessionMemory.alloc, SessionMemory.free, SessionMemory.realloc, UnsafeMutableRawPointer(received))
+    else {
       teardown()
       throw SshError(.other, host: label, "cannot create a libssh2 session (out of memory?)")
     }
+    // libssh2 zero-filled the whole session struct; only the pages it uses need to stay resident.
+    SessionMemory.releaseZeroPages(of: UnsafeMutableRawPointer(session))
     self.session = session
     failure = nil
     libssh2_session_set_blocking(session, 0)
