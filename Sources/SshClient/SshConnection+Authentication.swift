@@ -33,10 +33,20 @@ extension SshConnection {
       }
       let passphrase = configuration.passphrase?(path)
         ?? Self.environment("APSSH_KEY_PASSPHRASE")
-      // The public key read once per process (unencrypted OpenSSH keys), else derived by libssh2.
-      let publicKey = await PublicKeyCache.publicKeyPath(forPrivateKey: path)
+      // Unencrypted OpenSSH keys are read once per process: Ed25519 ones sign in process, the
+      // others give libssh2 their public key. Anything else, libssh2 reads itself.
+      let loaded = await KeyFileCache.load(privateKey: path)
       let rc: Int32 = try await drive(deadline: deadline, timeout: timeoutError) { () throws -> Int32? in
-        let rc = libssh2_userauth_publickey_fromfile_ex(session, user, userLength, publicKey, path, passphrase)
+        let rc: Int32
+        if let signer = loaded.signer {
+          rc = signer.publicKeyBlob.withUnsafeBufferPointer { blob in
+            libssh2_userauth_publickey(
+              session, user, blob.baseAddress, blob.count, Ed25519Signer.callback, signer.abstract)
+          }
+        } else {
+          rc = libssh2_userauth_publickey_fromfile_ex(
+            session, user, userLength, loaded.publicKeyPath, path, passphrase)
+        }
         if rc == LibSSH2.eagain { return nil }
         if rc == -13 || rc == -43 || rc == -7 { throw self.error(rc, "authenticating") }
         return rc
