@@ -11,8 +11,10 @@ deps:
 build: deps
 	$(SWIFT) build
 
+# The Swift runtime and Foundation linked statically: a process starts in 5 ms instead of 9, and
+# uses 5% less CPU and 3 MiB less memory at 1,000 hosts (benchmarks/results/RESULTS.md).
 release: deps
-	$(SWIFT) build -c release
+	$(SWIFT) build -c release --static-swift-stdlib
 
 # Every test: unit tests, then the SSH tests against testbeds of real sshd hosts they start
 # themselves. Three processes, so that the timing checks of the scheduler and of connection
@@ -21,7 +23,7 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --filter 'AsyncJobsTests|InventoryTests'
 	$(SWIFT) test --skip-build --filter SshClientTests --skip LoadTests
-	$(SWIFT) test --skip-build --skip 'AsyncJobsTests|InventoryTests' --skip 'SshClientTests\.(Exec|Failure|Sftp|Gateway)Tests'
+	$(SWIFT) test --skip-build --filter 'SshJobsTests|TestbedTests|APSSHCLITests|SshClientTests\.LoadTests'
 
 demo: release
 	scripts/demo.sh

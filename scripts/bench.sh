@@ -38,7 +38,7 @@ log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 scripts/bench-setup.sh
 if [ -z "${BENCH_NO_BUILD:-}" ]; then
   for product in aptestbed reuse-bench asyncjobs-bench apssh appush appull; do
-    swift build -c release --scratch-path .build-peers --product "$product" >/dev/null 2>&1 \
+    swift build -c release --static-swift-stdlib --scratch-path .build-peers --product "$product" >/dev/null 2>&1 \
       || log "could not build $product (skipped where it is needed)"
   done
 fi
