@@ -101,21 +101,8 @@ public actor SshConnection {
     try await attempt.valueUnlessCancelled()
   }
 
-  /// How many connections of the process may be between TCP connect and the end of authentication
-  /// at once. Key exchanges are CPU-bound on both sides, so more at once finish no sooner, while each
-  /// one in progress holds its OpenSSL state: without a bound, a fan-out to 1,000 hosts held 1,000
-  /// of them at once (about 12 KiB each, on top of the 54 KB of every libssh2 session).
-  public static let maxConcurrentHandshakes = 128
-  static let handshakeGate = AsyncGate(permits: maxConcurrentHandshakes)
-
   private func establish() async throws {
     LibSSH2.ensureInitialized()
-    // A tunnelled connection waits for its gateway before it takes a permit, so that connections
-    // waiting for a gateway never hold every permit the gateway itself needs.
-    if let gateway { try await gateway.connect() }
-    try await Self.handshakeGate.acquire()
-    defer { Self.handshakeGate.release() }
-    // Waiting for a permit is not the host's fault: the connect timeout starts now.
     let deadline = ContinuousClock.now + configuration.connectTimeout
     let timeoutError = SshError(
       .connectTimeout, host: label,
