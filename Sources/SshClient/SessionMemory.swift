@@ -15,8 +15,10 @@
 /// Every block carries a 16-byte header (its size, and whether it is mapped), so that `free` and
 /// `realloc` know how it was obtained.
 enum SessionMemory {
-  /// Blocks at least this large get their own mapping.
-  static let mappedThreshold = 32 * 1024
+  /// Blocks at least this large get their own mapping: the session struct (54,840 bytes in 1.10),
+  /// not the packets (at most `LIBSSH2_PACKET_MAXPAYLOAD`, 40,000 bytes, plus the MAC), which come
+  /// and go with every read and would cost an `mmap` and a `munmap` each.
+  static let mappedThreshold = 48 * 1024
   private static let headerSize = 16
   private static let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
 
