@@ -105,15 +105,26 @@ public struct Inventory: Sendable, Equatable {
     for rawLine in text.split(whereSeparator: \.isNewline) {
       let line = rawLine.trimmingCharacters(in: .whitespaces)
       if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
-      if line.range(of: #"^\[[A-Za-z_][A-Za-z0-9_.-]*(:vars|:children)?\]$"#, options: .regularExpression)
-        != nil
-      {
-        return .ini
-      }
+      if isIniSectionHeader(line) { return .ini }
       if line == "---" || line.hasSuffix(":") || line.contains(": ") { return .yaml }
       return nil
     }
     return nil
+  }
+
+  /// `[name]`, `[name:vars]` or `[name:children]`, with a name of letters, digits, `_`, `.` and
+  /// `-` not starting with a digit, `.` or `-`. (Checked by hand: an ICU regular expression costs
+  /// 1.7 ms of start-up, a tenth of a one-host run.)
+  static func isIniSectionHeader(_ line: String) -> Bool {
+    guard line.hasPrefix("["), line.hasSuffix("]"), line.count > 2 else { return false }
+    var name = Substring(line.dropFirst().dropLast())
+    for suffix in [":vars", ":children"] where name.hasSuffix(suffix) {
+      name = name.dropLast(suffix.count)
+      break
+    }
+    func isLetter(_ c: Character) -> Bool { c.isASCII && (c.isLetter || c == "_") }
+    guard let first = name.first, isLetter(first) else { return false }
+    return name.allSatisfy { isLetter($0) || ($0.isASCII && $0.isNumber) || $0 == "." || $0 == "-" }
   }
 
   static func readText(path: String) throws -> String {

@@ -202,6 +202,8 @@ import Testing
     #expect(Inventory.detectFormat(text: "all:\n  hosts:\n") == .yaml)
     #expect(Inventory.detectFormat(text: "host1 host2\nuser@h3\n") == nil)
     #expect(Inventory.detectFormat(text: "[::1]:22\n") == nil)
+    #expect(Inventory.detectFormat(text: "[::1]\n") == nil)
+    #expect(Inventory.detectFormat(text: "[db:children]\nweb\n") == .ini)
   }
 
   @Test func defaultPaths() throws {
@@ -210,5 +212,20 @@ import Testing
     #expect(Inventory.defaultPaths(home: dir.path).isEmpty)
     let path = try dir.write("all:\n", to: ".apssh/inventory.yaml")
     #expect(Inventory.defaultPaths(home: dir.path) == [path])
+  }
+}
+
+@Suite("INI section headers")
+struct IniSectionHeaderTests {
+  @Test(
+    "headers",
+    arguments: [
+      ("[web]", true), ("[web:vars]", true), ("[web:children]", true), ("[a.b-c_1]", true), ("[_x]", true),
+      ("[1web]", false), ("[-x]", false), ("[.x]", false), ("[]", false), ("[:vars]", false),
+      ("[web:hosts]", false), ("[web", false), ("web]", false), ("[we b]", false), ("[é]", false),
+      ("[::1]", false), ("[web:vars:vars]", false),
+    ])
+  func header(line: String, expected: Bool) {
+    #expect(Inventory.isIniSectionHeader(line) == expected)
   }
 }
