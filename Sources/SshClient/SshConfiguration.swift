@@ -35,6 +35,9 @@ public struct SshConfiguration: Sendable {
   public var keepaliveInterval: Duration?
   /// How many session channels (commands, SFTP) may be open at once: the server's `MaxSessions`.
   public var maxSessions: Int
+  /// The socket's send buffer (`SO_SNDBUF`), when not the system's: tests make it small so that
+  /// sends fall short.
+  var socketSendBufferSize: Int?
 
   /// Creates a configuration; only the host is required.
   public init(

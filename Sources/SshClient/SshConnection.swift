@@ -5,18 +5,107 @@ import Foundation
   import Glibc
 #endif
 
-/// Counts the bytes libssh2 reads from a session's socket: any byte read may belong to another
-/// channel's packet, so the other waiters of the session must be woken.
+/// What the socket callbacks of a session keep: the bytes read, and the bytes libssh2 sent that
+/// the socket did not take yet.
+///
+/// libssh2 1.10 cannot be trusted with a short send. It keeps the rest of the packet and wants the
+/// very same call again, with the same buffer address, before any other packet; but it builds some
+/// packets on the stack (channel EOF, keepalive), so a retry from another thread's stack fails with
+/// `LIBSSH2_ERROR_BAD_USE`, and the next packet of any channel with "Unable to send channel-open
+/// request"; and a short send in `send_existing()` does not say that it waits to send (libssh2
+/// issue #1945), so the caller waits to read while the server waits for the rest of the packet.
+/// So the send callback always takes every byte: what the socket does not accept waits here, in
+/// order, and ``SshConnection`` flushes it before it calls libssh2 again and before an operation
+/// ends.
+struct SessionIO {
+  /// Bytes libssh2 has read from the socket: any byte read may belong to another channel's
+  /// packet, so the other waiters of the session must be woken.
+  var received: UInt64 = 0
+  /// Bytes sent by libssh2 and not taken by the socket yet.
+  var pending: UnsafeMutablePointer<UInt8>?
+  var pendingCount = 0
+  var pendingCapacity = 0
+  /// The first error of the socket while flushing (an `errno`), 0 if none.
+  var sendError: Int32 = 0
+  /// How many sends the socket did not take whole (for tests).
+  var shortSends: UInt64 = 0
+
+  /// Queues `count` bytes after those already pending.
+  mutating func queue(_ bytes: UnsafeRawPointer, _ count: Int) {
+    guard count > 0 else { return }
+    if pendingCount + count > pendingCapacity {
+      let capacity = max(pendingCapacity * 2, pendingCount + count, 16 * 1024)
+      guard let grown = realloc(pending, capacity) else { fatalError("out of memory queueing \(count) bytes") }
+      pending = grown.assumingMemoryBound(to: UInt8.self)
+      pendingCapacity = capacity
+    }
+    memcpy(pending! + pendingCount, bytes, count)
+    pendingCount += count
+  }
+
+  /// Sends what the socket takes of the pending bytes; false on a socket error (in `sendError`).
+  mutating func flush(_ socket: Int32) -> Bool {
+    while pendingCount > 0 {
+      let sent = Glibc.send(socket, pending, pendingCount, Int32(MSG_NOSIGNAL))
+      if sent < 0 {
+        if errno == EINTR { continue }
+        if errno == EAGAIN || errno == EWOULDBLOCK { return true }
+        sendError = errno
+        return false
+      }
+      pendingCount -= sent
+      if pendingCount > 0 { memmove(pending!, pending! + sent, pendingCount) }
+    }
+    return true
+  }
+
+  /// Frees the queue (the connection is gone).
+  mutating func reset() {
+    free(pending)
+    self = SessionIO()
+  }
+}
+
 private let countingRecv:
   @convention(c) (
     libssh2_socket_t, UnsafeMutableRawPointer?, Int, Int32, UnsafeMutablePointer<UnsafeMutableRawPointer?>?
   ) -> Int = { socket, buffer, length, flags, abstract in
     let received = recv(socket, buffer, length, flags)
     if received < 0 { return -Int(errno) }
-    if received > 0, let counter = abstract?.pointee?.assumingMemoryBound(to: UInt64.self) {
-      counter.pointee &+= UInt64(received)
+    if received > 0, let io = abstract?.pointee?.assumingMemoryBound(to: SessionIO.self) {
+      io.pointee.received &+= UInt64(received)
     }
     return received
+  }
+
+/// Takes every byte (see ``SessionIO``): what the socket does not accept now is queued.
+private let queueingSend:
+  @convention(c) (
+    libssh2_socket_t, UnsafeRawPointer?, Int, Int32, UnsafeMutablePointer<UnsafeMutableRawPointer?>?
+  ) -> Int = { socket, buffer, length, flags, abstract in
+    guard let buffer, let io = abstract?.pointee?.assumingMemoryBound(to: SessionIO.self) else { return -Int(EINVAL) }
+    if io.pointee.sendError != 0 { return -Int(io.pointee.sendError) }
+    // Bytes already waiting go first.
+    if io.pointee.pendingCount > 0 && !io.pointee.flush(socket) { return -Int(io.pointee.sendError) }
+    var sent = 0
+    if io.pointee.pendingCount == 0 {
+      while true {
+        let rc = send(socket, buffer, length, flags)
+        if rc >= 0 {
+          sent = rc
+          break
+        }
+        if errno == EINTR { continue }
+        if errno == EAGAIN || errno == EWOULDBLOCK { break }
+        io.pointee.sendError = errno
+        return -Int(errno)
+      }
+    }
+    if sent < length {
+      io.pointee.shortSends &+= 1
+      io.pointee.queue(buffer + sent, length - sent)
+    }
+    return length
   }
 
 /// One SSH connection to one host, owning its libssh2 session and socket.
@@ -38,8 +127,9 @@ public actor SshConnection {
   private var connecting: Task<Void, any Error>?
   /// Set when the connection is lost or closed: every operation then throws it.
   var failure: SshError?
-  nonisolated(unsafe) private let received = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)
+  nonisolated(unsafe) let io = UnsafeMutablePointer<SessionIO>.allocate(capacity: 1)
   /// The operation that left a partly sent packet in libssh2: only it may call libssh2 until done.
+  /// (With the send queue of ``SessionIO`` libssh2 sees no short send, so this stays a safeguard.)
   private var outboundOwner: UInt64?
   private var operationCounter: UInt64 = 0
   /// Where commands' output is read into, shared by the connection's channels: each read is
@@ -60,7 +150,7 @@ public actor SshConnection {
     self.configuration = configuration
     self.gateway = gateway
     self.sessionSlots = AsyncGate(permits: configuration.maxSessions)
-    received.initialize(to: 0)
+    io.initialize(to: SessionIO())
   }
 
   deinit {
@@ -72,7 +162,8 @@ public actor SshConnection {
       libssh2_session_free(session)
       Glibc.close(fd)
     }
-    received.deallocate()
+    io.pointee.reset()
+    io.deallocate()
   }
 
   /// `user@host[:port]`, as errors name this connection.
@@ -113,10 +204,10 @@ public actor SshConnection {
       fd = try await Socket.connect(
         host: configuration.host, port: configuration.port, deadline: deadline, label: label)
     }
-    received.pointee = 0
+    io.pointee.reset()
     guard
       let session = libssh2_session_init_ex(
-        SessionMemory.alloc, SessionMemory.free, SessionMemory.realloc, UnsafeMutableRawPointer(received))
+        SessionMemory.alloc, SessionMemory.free, SessionMemory.realloc, UnsafeMutableRawPointer(io))
     else {
       teardown()
       throw SshError(.other, host: label, "cannot create a libssh2 session (out of memory?)")
@@ -127,6 +218,11 @@ public actor SshConnection {
     failure = nil
     libssh2_session_set_blocking(session, 0)
     _ = libssh2_session_callback_set(session, LIBSSH2_CALLBACK_RECV, unsafeBitCast(countingRecv, to: UnsafeMutableRawPointer.self))
+    _ = libssh2_session_callback_set(session, LIBSSH2_CALLBACK_SEND, unsafeBitCast(queueingSend, to: UnsafeMutableRawPointer.self))
+    if let size = configuration.socketSendBufferSize {
+      var value = Int32(size)
+      _ = setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &value, socklen_t(MemoryLayout<Int32>.size))
+    }
     do {
       try await drive(deadline: deadline, timeout: timeoutError) { () throws -> Void? in
         let rc = libssh2_session_handshake(session, self.fd)
@@ -162,9 +258,11 @@ public actor SshConnection {
     while true {
       if let failure { throw failure }
       guard let session else { throw SshError(.disconnected, host: label, "the connection is closed") }
+      // What libssh2 handed over earlier goes out first.
+      try flushQueue()
       var interest: Reactor.Interest = []
       if outboundOwner == nil || outboundOwner == me {
-        let before = received.pointee
+        let before = io.pointee.received
         let result: T?
         do {
           result = try attempt()
@@ -172,11 +270,18 @@ public actor SshConnection {
           lose(error)
           throw error
         }
-        if received.pointee != before { reactor.wakeAll(fd: fd) }
-        if let result { return result }
+        if io.pointee.received != before { reactor.wakeAll(fd: fd) }
+        if let result {
+          // The operation is over once its bytes have left.
+          while io.pointee.pendingCount > 0 {
+            try await awaitSocket(.writable, deadline: deadline, timeout: timeout())
+            try flushQueue()
+          }
+          return result
+        }
         let directions = libssh2_session_block_directions(session)
         if directions & clibssh2_session_block_inbound() != 0 { interest.insert(.readable) }
-        if directions & clibssh2_session_block_outbound() != 0 {
+        if directions & clibssh2_session_block_outbound() != 0 || io.pointee.pendingCount > 0 {
           interest.insert(.writable)
           outboundOwner = me
         } else {
@@ -194,6 +299,35 @@ public actor SshConnection {
       if case .timedOut = wakeup {
         throw timeout() ?? SshError(.commandTimeout, host: label, "operation timed out")
       }
+    }
+  }
+
+  /// Waits for the socket to be ready for `interest` (or for progress on it), or the deadline.
+  private func awaitSocket(
+    _ interest: Reactor.Interest, deadline: ContinuousClock.Instant?, timeout: SshError?
+  ) async throws {
+    if let failure { throw failure }
+    let reactor = Reactor.shared
+    let generation = reactor.generation(of: fd)
+    let wakeup: Reactor.Wakeup
+    do {
+      wakeup = try await reactor.wait(fd: fd, for: interest, generation: generation, deadline: deadline)
+    } catch is Reactor.Closed {
+      throw failure ?? SshError(.disconnected, host: label, "the connection was closed")
+    }
+    if case .timedOut = wakeup {
+      throw timeout ?? SshError(.commandTimeout, host: label, "operation timed out")
+    }
+  }
+
+  /// Sends what the socket takes of the queued bytes; a socket error loses the connection.
+  private func flushQueue() throws {
+    guard io.pointee.pendingCount > 0 else { return }
+    if !io.pointee.flush(fd) {
+      let error = SshError(
+        .disconnected, host: label, "connection lost while sending: \(String(cString: strerror(io.pointee.sendError)))")
+      lose(error)
+      throw error
     }
   }
 
