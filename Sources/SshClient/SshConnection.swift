@@ -274,7 +274,7 @@ public actor SshConnection {
         if let result {
           // The operation is over once its bytes have left.
           while io.pointee.pendingCount > 0 {
-            try await awaitSocket(.writable, deadline: deadline, timeout: timeout())
+            try await awaitSocket(.writable, deadline: deadline, timeout: timeout)
             try flushQueue()
           }
           return result
@@ -289,22 +289,13 @@ public actor SshConnection {
         }
         if interest.isEmpty { interest = .readable }
       }
-      let generation = reactor.generation(of: fd)
-      let wakeup: Reactor.Wakeup
-      do {
-        wakeup = try await reactor.wait(fd: fd, for: interest, generation: generation, deadline: deadline)
-      } catch is Reactor.Closed {
-        throw failure ?? SshError(.disconnected, host: label, "the connection was closed")
-      }
-      if case .timedOut = wakeup {
-        throw timeout() ?? SshError(.commandTimeout, host: label, "operation timed out")
-      }
+      try await awaitSocket(interest, deadline: deadline, timeout: timeout)
     }
   }
 
   /// Waits for the socket to be ready for `interest` (or for progress on it), or the deadline.
   private func awaitSocket(
-    _ interest: Reactor.Interest, deadline: ContinuousClock.Instant?, timeout: SshError?
+    _ interest: Reactor.Interest, deadline: ContinuousClock.Instant?, timeout: () -> SshError?
   ) async throws {
     if let failure { throw failure }
     let reactor = Reactor.shared
@@ -316,7 +307,7 @@ public actor SshConnection {
       throw failure ?? SshError(.disconnected, host: label, "the connection was closed")
     }
     if case .timedOut = wakeup {
-      throw timeout ?? SshError(.commandTimeout, host: label, "operation timed out")
+      throw timeout() ?? SshError(.commandTimeout, host: label, "operation timed out")
     }
   }
 
