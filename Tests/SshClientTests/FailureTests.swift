@@ -66,17 +66,7 @@ struct FailureTests {
     let testbed = try await TestHosts.testbed()
     let directory = try TestHosts.temporaryDirectory()
     let key = directory + "/other_key"
-    let keygen = Process()
-    keygen.executableURL = URL(fileURLWithPath: "/usr/bin/ssh-keygen")
-    keygen.arguments = ["-q", "-t", "ed25519", "-N", "", "-f", key]
-    let exited = AsyncStream<Int32> { continuation in
-      keygen.terminationHandler = { process in
-        continuation.yield(process.terminationStatus)
-        continuation.finish()
-      }
-    }
-    try keygen.run()
-    for await status in exited { #expect(status == 0) }
+    try await TestHosts.keygen("ed25519", at: key)
     let connection = SshConnection(configuration: TestHosts.configuration(testbed, host: 9, keyPaths: [key]))
     await #expect {
       try await connection.connect()

@@ -9,17 +9,7 @@ struct OpenSSHKeyTests {
   /// Makes a key with ssh-keygen; returns its path.
   private func keygen(_ type: String, passphrase: String = "", in directory: String) async throws -> String {
     let path = directory + "/key_\(type)_\(passphrase.isEmpty ? "plain" : "encrypted")"
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/ssh-keygen")
-    process.arguments = ["-q", "-t", type, "-N", passphrase, "-C", "test key", "-f", path]
-    let exited = AsyncStream<Int32> { continuation in
-      process.terminationHandler = { process in
-        continuation.yield(process.terminationStatus)
-        continuation.finish()
-      }
-    }
-    try process.run()
-    for await status in exited { #expect(status == 0) }
+    try await TestHosts.keygen(type, passphrase: passphrase, at: path)
     return path
   }
 

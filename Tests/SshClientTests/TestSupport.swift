@@ -62,6 +62,23 @@ enum TestHosts {
   }
 
   /// A fresh temporary directory.
+  /// Makes a key pair with ssh-keygen: `path` and `path.pub`.
+  static func keygen(_ type: String, passphrase: String = "", at path: String) async throws {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/ssh-keygen")
+    process.arguments = ["-q", "-t", type, "-N", passphrase, "-C", "test key", "-f", path]
+    let exited = AsyncStream<Int32> { continuation in
+      process.terminationHandler = { process in
+        continuation.yield(process.terminationStatus)
+        continuation.finish()
+      }
+    }
+    try process.run()
+    for await status in exited where status != 0 {
+      throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: "ssh-keygen exited with \(status)"])
+    }
+  }
+
   static func temporaryDirectory() throws -> String {
     let path = NSTemporaryDirectory() + "apssh-test-" + UUID().uuidString
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
