@@ -281,12 +281,14 @@ public actor SshConnection {
         }
         let directions = libssh2_session_block_directions(session)
         if directions & clibssh2_session_block_inbound() != 0 { interest.insert(.readable) }
-        if directions & clibssh2_session_block_outbound() != 0 || io.pointee.pendingCount > 0 {
+        if directions & clibssh2_session_block_outbound() != 0 {
           interest.insert(.writable)
           outboundOwner = me
         } else {
           releaseOutbound(me)
         }
+        // Queued bytes belong to no operation: the others may go on (theirs queue behind).
+        if io.pointee.pendingCount > 0 { interest.insert(.writable) }
         if interest.isEmpty { interest = .readable }
       }
       try await awaitSocket(interest, deadline: deadline, timeout: timeout)
