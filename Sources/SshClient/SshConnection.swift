@@ -270,7 +270,8 @@ public actor SshConnection {
           lose(error)
           throw error
         }
-        if io.pointee.received != before { reactor.wakeAll(fd: fd) }
+        let readSome = io.pointee.received != before
+        if readSome { reactor.wakeAll(fd: fd) }
         if let result {
           // The operation is over once its bytes have left.
           while io.pointee.pendingCount > 0 {
@@ -279,6 +280,11 @@ public actor SshConnection {
           }
           return result
         }
+        // The bytes this attempt read may hold this operation's own data, now in libssh2's packet
+        // list and no longer in the socket: reading stderr can take in the next stdout packet. The
+        // server may have nothing more to send (the command ended), so waiting for the socket would
+        // wait for the next keepalive, 30 s later. Try again first.
+        if readSome { continue }
         let directions = libssh2_session_block_directions(session)
         if directions & clibssh2_session_block_inbound() != 0 { interest.insert(.readable) }
         if directions & clibssh2_session_block_outbound() != 0 {
