@@ -13,10 +13,13 @@ final class OutputCollector: TemplateFormatter, @unchecked Sendable {
 
   override func lines(_ bytes: ArraySlice<UInt8>, stream: OutputChunk.Stream, from origin: OutputOrigin) {
     let key = Self.key(origin.username, origin.hostname)
+    // Appended in place: copying the entry out and back would copy the whole output every chunk.
     outputs.withLock { outputs in
-      var entry = outputs[key] ?? ([], [])
-      if stream == .stdout { entry.stdout += bytes } else { entry.stderr += bytes }
-      outputs[key] = entry
+      if stream == .stdout {
+        outputs[key, default: ([], [])].stdout.append(contentsOf: bytes)
+      } else {
+        outputs[key, default: ([], [])].stderr.append(contentsOf: bytes)
+      }
     }
   }
 

@@ -69,7 +69,12 @@ public struct Inventory: Sendable, Equatable {
   ///
   /// - Throws: `InventoryError` naming the file, and the line where known.
   public static func load(path: String) throws -> Inventory {
-    let text = try readText(path: path)
+    try parse(text: try readText(path: path), path: path)
+  }
+
+  /// Parses the text of the inventory file `path`, in the format its extension or its text says
+  /// (YAML when neither does).
+  public static func parse(text: String, path: String) throws -> Inventory {
     switch formatFromExtension(path) ?? detectFormat(text: text) ?? .yaml {
     case .yaml: return try parse(yaml: text, path: path)
     case .ini: return try parse(ini: text, path: path)

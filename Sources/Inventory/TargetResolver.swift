@@ -128,7 +128,7 @@ public struct TargetResolver: Sendable {
   private func targets(inFile path: String) throws -> [Target] {
     let text = try Inventory.readText(path: path)
     if Inventory.formatFromExtension(path) != nil || Inventory.detectFormat(text: text) != nil {
-      return try Inventory.load(path: path).hosts(inGroup: "all")
+      return try Inventory.parse(text: text, path: path).hosts(inGroup: "all")
     }
     var result: [Target] = []
     var lineNumber = 0

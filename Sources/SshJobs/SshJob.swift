@@ -9,7 +9,8 @@ import Synchronization
 /// non-critical job goes on, and its result is the status of the last failing command (`.code(0)`
 /// when all succeeded). Connection, SFTP and local file errors are thrown whatever `critical` says.
 ///
-/// The job registers with its node when created; its `shutdown()` (called by its scheduler at the
+/// The job registers with its node when its scheduler's run starts (`prepareForRun()`, or at the
+/// start of `run()` for a job run on its own); its `shutdown()` (called by its scheduler at the
 /// end of the run) releases the node, which closes its connection when no job uses it any more
 /// (see `SshNode`), unless `keepConnection` is set.
 public final class SshJob: AbstractJob, @unchecked Sendable {
@@ -75,7 +76,7 @@ public final class SshJob: AbstractJob, @unchecked Sendable {
   /// - Returns: an `ExitStatus`: `.code(0)`, or the status of the last failing command of a
   ///   non-critical job.
   public override func run() async throws -> (any Sendable)? {
-    register()
+    register()  // no-op under a scheduler (prepareForRun did it); needed for a job run on its own
     var overall = ExitStatus.code(0)
     for (index, command) in commands.enumerated() {
       try Task.checkCancellation()

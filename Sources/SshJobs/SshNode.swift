@@ -102,6 +102,8 @@ public final class SshNode: CommandNode {
   public func ensureConnected() async throws {
     await waitForPendingClose()
     if let gateway { try await gateway.ensureConnected() }
+    // Connected already (the common case, every command after the first): no attempt task.
+    if await connection.isConnected { return }
     let attempt = lifecycle.withLock { state in
       if let attempt = state.connecting { return attempt }
       let attempt = Task { try await self.connectOnce() }
