@@ -117,7 +117,7 @@ extension SshConnection {
     _ = libssh2_channel_get_exit_signal(channel, &signal, &signalLength, nil, nil, nil, nil)
     if let signal {
       // Allocated by the session's allocator (``SessionMemory``): freed by it too.
-      defer { if let session { libssh2_free(session, signal) } else { SessionMemory.deallocate(signal) } }
+      defer { SessionMemory.deallocate(signal) }
       if signalLength > 0 { return .signal(String(cString: signal)) }
     }
     return .code(libssh2_channel_get_exit_status(channel))

@@ -56,6 +56,12 @@ struct SessionIO {
       pendingCount -= sent
       if pendingCount > 0 { memmove(pending!, pending! + sent, pendingCount) }
     }
+    // A queue grown by a transfer is not kept by an idle connection.
+    if pendingCapacity > 64 * 1024 {
+      free(pending)
+      pending = nil
+      pendingCapacity = 0
+    }
     return true
   }
 
@@ -429,6 +435,8 @@ public actor SshConnection {
     var next: Int32 = 0
     let rc = libssh2_keepalive_send(session, &next)
     if rc != 0 && rc != LibSSH2.eagain { lose(error(rc, "sending a keepalive")) }
+    // An idle connection has no operation to flush the queue: try now, the next keepalive retries.
+    try? flushQueue()
   }
 
   // MARK: - Channels

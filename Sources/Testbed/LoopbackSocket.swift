@@ -7,14 +7,18 @@
 /// Thin wrappers around IPv4 TCP sockets on loopback addresses (close-on-exec, so no child
 /// process inherits them).
 enum LoopbackSocket {
+  /// A new IPv4 TCP socket, close-on-exec; -1 on failure (errno set).
+  private static func newSocket() -> Int32 {
+    #if canImport(Glibc)
+      socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    #else
+      socket(AF_INET, SOCK_STREAM, 0)
+    #endif
+  }
+
   /// A TCP socket bound to `address:port` (port 0: any free port). Caller closes it.
   static func bound(address: String, port: UInt16, reuseAddress: Bool = true) throws -> Int32 {
-    #if canImport(Glibc)
-      let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
-    #else
-      let type = SOCK_STREAM
-    #endif
-    let fd = socket(AF_INET, type, 0)
+    let fd = newSocket()
     guard fd >= 0 else { throw TestbedError.system(call: "socket", errno: errno) }
     if reuseAddress {
       var one: Int32 = 1
@@ -55,12 +59,7 @@ enum LoopbackSocket {
 
   /// Connects with a timeout; returns the connected descriptor (blocking mode), or the errno.
   static func connect(address: String, port: UInt16, timeout: Duration) -> Result<Int32, Errno> {
-    #if canImport(Glibc)
-      let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
-    #else
-      let type = SOCK_STREAM
-    #endif
-    let fd = socket(AF_INET, type, 0)
+    let fd = newSocket()
     guard fd >= 0 else { return .failure(Errno(errno)) }
     guard var storage = try? socketAddress(address, port) else {
       close(fd)
