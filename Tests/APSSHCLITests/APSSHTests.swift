@@ -49,7 +49,7 @@ import Testing
   @Test func unreachableHostAmongGoodOnes() async throws {
     let fleet = try await Fleet.shared()
     let bad = "\(fleet.testbed.username)@127.0.0.250:1"
-    let result = await apssh(fleet.auth + ["-t", "\(fleet.target(5)) \(bad)", "-c", "3", "echo", "alive"])
+    let result = await apssh(fleet.auth + ["-t", "\(fleet.target(5)) \(bad)", "-c", "30", "echo", "alive"])
     #expect(result.code == 1)
     #expect(result.stdout.split(separator: "\n").contains { $0.contains(fleet.address(5)) && $0.hasSuffix(":alive") })
     #expect(result.stderr.contains("127.0.0.250"), "\(result.stderr)")
@@ -90,7 +90,7 @@ import Testing
     let fleet = try await Fleet.shared()
     let directory = temporaryDirectory() + "/out"
     let result = await apssh(
-      fleet.auth + fleet.targets([0, 1]) + ["-t", "\(fleet.testbed.username)@127.0.0.252:1", "-c", "3", "-o", directory, "-m",
+      fleet.auth + fleet.targets([0, 1]) + ["-t", "\(fleet.testbed.username)@127.0.0.252:1", "-c", "30", "-o", directory, "-m",
         "echo", "file; echo problem >&2"])
     #expect(result.code == 1)
     #expect(result.stdout == directory + "\n")
@@ -108,7 +108,7 @@ import Testing
   @Test func jsonReport() async throws {
     let fleet = try await Fleet.shared()
     let result = await apssh(
-      fleet.auth + ["--json", "-c", "3", "-t", "\(fleet.target(12)),\(fleet.target(13)),\(fleet.testbed.username)@127.0.0.253:1",
+      fleet.auth + ["--json", "-c", "30", "-t", "\(fleet.target(12)),\(fleet.target(13)),\(fleet.testbed.username)@127.0.0.253:1",
         "echo hi from $(whoami); echo warn >&2; exit 2"])
     #expect(result.code == 1)
     let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])

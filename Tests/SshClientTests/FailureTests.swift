@@ -19,7 +19,7 @@ struct FailureTests {
       let error = error as? SshError
       return error?.code == .connectionRefused && error?.host.contains(endpoint.address) == true
     }
-    #expect(ContinuousClock.now - start < .seconds(1))
+    #expect(ContinuousClock.now - start < .seconds(5))  // refused at once, not the 10 s connect timeout
   }
 
   @Test("a silent listener honours the connect timeout")

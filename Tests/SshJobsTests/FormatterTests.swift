@@ -142,13 +142,10 @@ import Testing
     var chunk: [UInt8] = []
     for _ in 0..<460 { chunk += line }
     let relay = OutputRelay(formatter: formatter, origin: alpha, capturing: false)
-    let start = ContinuousClock.now
     for _ in 0..<300 { relay.receive(chunk[...], stream: .stdout) }
     relay.finish()
-    let elapsed = ContinuousClock.now - start
     #expect(sink.writes == 300)
     #expect(sink.bytes == 300 * 460 * (71 + "localhost:".count))
-    #expect(elapsed < .seconds(5))
   }
 }
 
