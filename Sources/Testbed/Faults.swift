@@ -130,7 +130,7 @@ extension Testbed {
       throw TestbedError.system(call: "bind \(address):\(port)", errno: EADDRINUSE)
     }
     await SshdConfig.detectFeatures()
-    let process = try Self.launchSshd(
+    let process = try await Self.launchSshd(
       name: name, addresses: [address], port: port, hostKey: hostKey, user: user,
       paths: Paths(directory), role: role, watchdog: !persistent)
     do {

@@ -299,7 +299,7 @@ public final class Testbed: Sendable {
     var processes: [SshdProcess] = []
     do {
       for (index, group) in Dictionary(grouping: hosts, by: \.sshdIndex).sorted(by: { $0.key < $1.key }) {
-        let process = try launchSshd(
+        let process = try await launchSshd(
           name: "sshd\(index)", addresses: group.map(\.address), port: port, hostKey: paths.hostKey,
           user: user, paths: paths, role: "hosts", watchdog: !persistent,
           removeOnParentDeath: owns && index == 0 ? paths.directory : nil)
@@ -318,7 +318,7 @@ public final class Testbed: Sendable {
   static func launchSshd(
     name: String, addresses: [String], port: UInt16, hostKey: String, user: TestbedUser,
     paths: Paths, role: String, watchdog: Bool, removeOnParentDeath: String? = nil
-  ) throws -> SshdProcess {
+  ) async throws -> SshdProcess {
     let configPath = paths.file("\(name).conf")
     let logPath = paths.file("\(name).log")
     let config = SshdConfig(
@@ -338,7 +338,7 @@ public final class Testbed: Sendable {
           sshd: pid, removing: removeOnParentDeath)
       } catch {
         ProcessTree.signal(group: pid, and: [], SIGKILL)
-        _ = Subprocess.waitSynchronously(pid, timeout: .seconds(2))
+        _ = await Subprocess.wait(pid, timeout: .seconds(2))
         throw error
       }
     }
