@@ -24,7 +24,6 @@ let package = Package(
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
-    .package(url: "https://github.com/stencilproject/Stencil", from: "0.15.1"),
     .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.0"),
   ],
   targets: [
@@ -43,13 +42,10 @@ let package = Package(
       dependencies: ["AsyncJobs", "SshClient", .product(name: "Subprocess", package: "swift-subprocess")],
       swiftSettings: strict),
 
-    // Host inventories, target grammar, ranges.
+    // Host inventories, target grammar, ranges, and scenario files read into run specs.
     .target(
       name: "Inventory",
-      dependencies: [
-        .product(name: "Yams", package: "Yams"),
-        .product(name: "Stencil", package: "Stencil"),
-      ],
+      dependencies: ["SshJobs", .product(name: "Yams", package: "Yams")],
       swiftSettings: strict),
 
     // A local fleet of real sshd hosts on loopback.
@@ -86,7 +82,7 @@ let package = Package(
     .testTarget(name: "SshClientTests", dependencies: ["SshClient", "Testbed"], swiftSettings: strict),
     .testTarget(name: "SshJobsTests", dependencies: ["SshJobs", "Testbed"], swiftSettings: strict),
     .testTarget(name: "TestbedTests", dependencies: ["Testbed"], swiftSettings: strict),
-    .testTarget(name: "InventoryTests", dependencies: ["Inventory"], swiftSettings: strict),
+    .testTarget(name: "InventoryTests", dependencies: ["Inventory", "SshJobs"], swiftSettings: strict),
     .testTarget(name: "APSSHCLITests", dependencies: ["APSSHCLI", "Testbed"], swiftSettings: strict),
   ]
 )

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Inventory
 
 /// The `apssh` tool, callable in-process (tests) as well as from its executable.
@@ -5,23 +6,55 @@ public enum APSSH {
   /// Runs `apssh` with `arguments` (without the program name); returns the exit code.
   /// - Parameter environment: where output goes, whether stderr is a terminal, whether to handle SIGINT.
   public static func main(arguments: [String], environment: CLIEnvironment = .standard) async -> Int32 {
-    let console = Console(sink: environment.sink)
-    switch CommandParsing.parse(APSSHCommand.self, arguments, longOptions: Arguments.apsshLong, separateCommand: true, console: console) {
-    case .failure(let exit): return exit.code
-    case .success(let command):
-      return await CommandFailure.guarding(console: console, tool: "apssh") {
-        try await command.execute(environment)
-      }
-    }
+    await ToolMain.run(APSSHCommand.self, arguments: arguments, longOptions: Arguments.apsshLong, separateCommand: true, environment: environment)
   }
 }
 
-/// Turns thrown errors into a message on stderr and an exit code.
-enum CommandFailure {
-  /// Runs `body`, mapping `CLIError` and `InventoryError` (exit 2) and anything else (exit 1) to messages.
-  static func guarding(console: Console, tool: String, _ body: () async throws -> Int32) async -> Int32 {
+/// The `appush` tool, callable in-process.
+public enum APPush {
+  /// Runs `appush` with `arguments` (without the program name); returns the exit code.
+  public static func main(arguments: [String], environment: CLIEnvironment = .standard) async -> Int32 {
+    await ToolMain.run(APPushCommand.self, arguments: arguments, longOptions: Arguments.copyLong, environment: environment)
+  }
+}
+
+/// The `appull` tool, callable in-process.
+public enum APPull {
+  /// Runs `appull` with `arguments` (without the program name); returns the exit code.
+  public static func main(arguments: [String], environment: CLIEnvironment = .standard) async -> Int32 {
+    await ToolMain.run(APPullCommand.self, arguments: arguments, longOptions: Arguments.copyLong, environment: environment)
+  }
+}
+
+/// A tool's command line, parsed by ArgumentParser (options, `validate()`), then run.
+protocol ToolCommand: ParsableCommand {
+  /// Runs the parsed command; returns the exit code.
+  func execute(_ environment: CLIEnvironment) async throws -> Int32
+}
+
+/// The one `main` of the tools: parse (help on stdout with exit 0, usage errors on stderr with
+/// exit 2), run, and turn thrown errors into a message on stderr and an exit code.
+enum ToolMain {
+  static func run<Command: ToolCommand>(
+    _ type: Command.Type, arguments: [String], longOptions: [String], separateCommand: Bool = false,
+    environment: CLIEnvironment
+  ) async -> Int32 {
+    let console = Console(sink: environment.sink)
+    let tool = Command.configuration.commandName ?? "apssh"
+    let command: Command
     do {
-      return try await body()
+      command = try Command.parse(Arguments.normalize(arguments, longOptions: longOptions, separateCommand: separateCommand))
+    } catch {
+      let message = Command.fullMessage(for: error)
+      if Command.exitCode(for: error).isSuccess {
+        console.out(message)
+        return ExitCodes.success
+      }
+      console.err(message.hasPrefix("Error:") ? "\(tool): " + message : message)
+      return ExitCodes.usage
+    }
+    do {
+      return try await command.execute(environment)
     } catch let error as CLIError {
       console.err(error.message.hasPrefix(tool) ? error.message : "\(tool): \(error.message)")
       return error.code

@@ -4,7 +4,7 @@ import Inventory
 import SshJobs
 
 /// `apssh`: run a command (or a scenario file) on many hosts in parallel over SSH.
-struct APSSHCommand: ParsableCommand {
+struct APSSHCommand: ToolCommand {
   static let configuration = CommandConfiguration(
     commandName: "apssh",
     abstract: "Run a command on many hosts in parallel over SSH.",
@@ -51,6 +51,20 @@ struct APSSHCommand: ParsableCommand {
   @Argument(parsing: .postTerminator, help: "The remote command (its words are joined with spaces).")
   var commands: [String] = []
 
+  /// Usage errors, found before anything runs (exit 2).
+  func validate() throws {
+    if version { return }
+    if scenario == nil && !variables.isEmpty { throw ValidationError("--var only goes with a scenario (-S FILE)") }
+    if mark && output.outDir == nil && !output.dateTime {
+      throw ValidationError("--mark needs an output directory (-o DIR or -d)")
+    }
+    do {
+      _ = try Self.parseVariables(variables)
+    } catch {
+      throw ValidationError(error.message)
+    }
+  }
+
   /// Runs the command; returns the exit code.
   func execute(_ environment: CLIEnvironment) async throws -> Int32 {
     let console = Console(sink: environment.sink)
@@ -58,19 +72,11 @@ struct APSSHCommand: ParsableCommand {
       console.out("apssh version \(APSSHVersion.current)")
       return ExitCodes.success
     }
-    let settings = try ConnectionSettings(connection)
-    if let scenario {
-      let runner = ScenarioRunner(
-        path: scenario, variables: try Self.parseVariables(variables), targetOptions: targetOptions,
-        settings: settings, output: output, raw: raw, environment: environment)
-      return try await runner.run(dryRun: dryRun, graph: graph)
-    }
+    let settings = try connection.runSettings(login: targetOptions.login)
+    if let scenario { return try await runScenario(scenario, settings: settings, environment: environment) }
     let words = Arguments.command(commands)
     if !dryRun && !listTargets && words.isEmpty {
-      throw CLIError("apssh: You must provide a command to be run remotely (or a scenario with -S FILE)")
-    }
-    if mark && output.outDir == nil && !output.dateTime {
-      throw CLIError("apssh: --mark needs an output directory (-o DIR or -d)")
+      throw CLIError("You must provide a command to be run remotely (or a scenario with -S FILE)")
     }
     let selection = try TargetSelection(targetOptions)
     if dryRun {
@@ -81,21 +87,36 @@ struct APSSHCommand: ParsableCommand {
       return ExitCodes.success
     }
     guard !selection.targets.isEmpty else {
-      throw CLIError("apssh: it makes no sense to run apssh without any target (use -t)")
+      throw CLIError("it makes no sense to run apssh without any target (use -t)")
     }
     if listTargets {
       for target in selection.targets { console.out(target.description) }
       return ExitCodes.success
     }
-    try settings.checkKeys(targets: selection.targets, okIfNoKey: connection.okIfNoKey)
+    try connection.checkKeys(targets: selection.targets)
     let command = try makeCommand(words, console: console)
-    return await HostCommandRun(
-      tool: "apssh", commandLine: words.joined(separator: " "), selection: selection, settings: settings,
-      output: output, raw: raw, mark: mark, environment: environment
-    ).run { _, group in
-      guard let run = command as? Run else { return command }
-      return Run(argv: [group.wrap(run.commandLine)], label: run.commandLine, verbose: run.verbose)
+    let jobs = selection.targets.map { target in
+      JobSpec(name: target.description, node: target.nodeSpec, commands: [command], critical: false)
     }
+    return try await ToolRun(
+      tool: "apssh", commandLine: words.joined(separator: " "), spec: RunSpec(label: "apssh", jobs: jobs),
+      settings: settings, output: output, raw: raw, mark: mark, scenario: nil, environment: environment
+    ).run()
+  }
+
+  /// `-S FILE`: the scenario's run, listing (`-n`) or graph.
+  private func runScenario(_ path: String, settings: RunSettings, environment: CLIEnvironment) async throws -> Int32 {
+    let resolver = try TargetSelection.resolver(targetOptions)
+    let spec = try ScenarioFile.load(path: path, variables: try Self.parseVariables(variables), resolver: resolver)
+    let run = ToolRun(
+      tool: "apssh", commandLine: "-S \(path)", spec: spec, settings: settings, output: output, raw: raw, mark: mark,
+      scenario: ToolRun.ScenarioDisplay(path: path), environment: environment)
+    if let graph {
+      try await run.drawGraph(to: graph)
+      if !dryRun { Console(sink: environment.sink).err("graph written to \(graph)") }
+    }
+    if dryRun { return try run.list() }
+    return try await run.run()
   }
 
   private func makeCommand(_ words: [String], console: Console) throws -> any Command {
@@ -114,13 +135,17 @@ struct APSSHCommand: ParsableCommand {
   }
 
   /// `NAME=VALUE` pairs.
-  static func parseVariables(_ pairs: [String]) throws -> [String: String] {
+  static func parseVariables(_ pairs: [String]) throws(CLIError) -> [String: String] {
     var result: [String: String] = [:]
     for pair in pairs {
       guard let equal = pair.firstIndex(of: "="), equal != pair.startIndex else {
-        throw CLIError("apssh: --var expects NAME=VALUE, got '\(pair)'")
+        throw CLIError("--var expects NAME=VALUE, got '\(pair)'")
       }
-      result[String(pair[..<equal])] = String(pair[pair.index(after: equal)...])
+      let name = String(pair[..<equal])
+      guard Template.isName(name) else {
+        throw CLIError("--var \(pair): '\(name)' is not a variable name (letters, digits, _)")
+      }
+      result[name] = String(pair[pair.index(after: equal)...])
     }
     return result
   }

@@ -35,7 +35,8 @@ final class OutputCollector: TemplateFormatter, @unchecked Sendable {
 /// The `--json` document: one record per host, in target order.
 ///
 /// `status` is `ok` (exit 0), `failed` (non-zero exit or signal), `error` (connection, transfer or
-/// timeout error: see `error`), `cancelled` (interrupted) or `skipped` (never started). Times are
+/// timeout error: see `error`), `cancelled` (interrupted) or `skipped` (never started). `target`
+/// is the host as the input names it (a target, an inventory host, a scenario node). Times are
 /// ISO 8601. `stdout`/`stderr` hold the remote output, unless `-o`/`-d` wrote it to files. With
 /// `-S`, there is one record per job (`job` is its label) and `stdout`/`stderr` are the whole output
 /// of the job's host (output is collected per host, for every job on it).
@@ -71,24 +72,22 @@ struct JSONReport: Codable {
     return String(decoding: data, as: UTF8.self) + "\n"
   }
 
-  /// A record per outcome.
-  static func hosts(_ outcomes: [HostOutcome], collector: OutputCollector?, jobLabels: Bool = false) -> [Host] {
+  /// A record per job of the run.
+  static func records(_ outcome: RunOutcome, collector: OutputCollector?, jobLabels: Bool) -> [Host] {
     let dates = ISO8601DateFormatter()
     dates.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-    return outcomes.map { outcome in
-      let node = outcome.node
+    return outcome.jobs.map { job in
       var record = Host(
-        job: jobLabels ? outcome.job.effectiveLabel : nil, host: node.hostname, user: node.username,
-        port: (node as? SshNode)?.port, target: outcome.target,
-        status: outcome.statusName, exitStatus: nil, signal: nil, error: outcome.errorMessage,
-        start: outcome.start.map { dates.string(from: $0) }, end: outcome.end.map { dates.string(from: $0) })
-      switch outcome.exitStatus {
+        job: jobLabels ? job.label : nil, host: job.hostname, user: job.username, port: job.port,
+        target: job.spec.node.name, status: job.status.name, exitStatus: nil, signal: nil, error: job.errorMessage,
+        start: job.start.map { dates.string(from: $0) }, end: job.end.map { dates.string(from: $0) })
+      switch job.exitStatus {
       case .code(let code)?: record.exitStatus = code
       case .signal(let name)?: record.signal = name
       case nil: break
       }
       if let collector {
-        let output = collector.output(user: node.username, host: node.hostname)
+        let output = collector.output(user: job.username, host: job.hostname)
         record.stdout = output.stdout
         record.stderr = output.stderr
       }

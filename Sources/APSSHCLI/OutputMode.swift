@@ -4,7 +4,9 @@ import SshJobs
 /// The formatter chosen by the output options (reference §2.1 precedence: `--format` > `--raw-format`
 /// > `--time-colon-format` > `--date-time` > `--out-dir` > `HostFormatter`), with `--json` taking
 /// remote output off stdout: it is collected into the JSON records unless `-o`/`-d` files take it.
-struct OutputMode {
+/// A scenario node may name its own formatter class, or be verbose, when the output is not
+/// collected into files or JSON.
+final class OutputMode {
   /// The one formatter shared by every node of the run.
   let formatter: any OutputFormatter
   /// The output directory formatter, when `-o` or `-d`.
@@ -12,8 +14,14 @@ struct OutputMode {
   /// The collector of per-host output for `--json` (nil otherwise, or with `-o`/`-d`).
   let collector: OutputCollector?
 
+  private let sink: any OutputSink
+  private let verbose: Bool
+  private var named: [String: any OutputFormatter] = [:]
+
   init(_ options: OutputOptions, raw: Bool, sink: any OutputSink) {
     let verbose = options.verbose || options.debug
+    self.sink = sink
+    self.verbose = verbose
     let directory = options.outDir ?? (options.dateTime ? Self.timeName() : nil)
     var subdir: SubdirFormatter?
     var collector: OutputCollector?
@@ -36,6 +44,24 @@ struct OutputMode {
     self.subdir = subdir
     self.collector = collector
     formatter = subdir ?? collector ?? formatterChoice ?? HostFormatter(verbose: verbose, sink: sink)
+  }
+
+  /// The formatter of a node: the shared one, unless the node names a formatter class or a
+  /// verbosity of its own (one instance per class and verbosity) and output is not collected.
+  func formatter(for node: NodeSpec) -> any OutputFormatter {
+    guard node.formatter != nil || node.verbose != nil, collector == nil, subdir == nil else { return formatter }
+    let verbose = node.verbose ?? self.verbose
+    let name = node.formatter ?? "HostFormatter"
+    let key = "\(name)/\(verbose)"
+    if let known = named[key] { return known }
+    let made: any OutputFormatter
+    switch name {
+    case "TimeHostFormatter": made = TimeHostFormatter(verbose: verbose, sink: sink)
+    case "RawFormatter": made = RawFormatter(verbose: verbose, sink: sink)
+    default: made = HostFormatter(verbose: verbose, sink: sink)
+    }
+    named[key] = made
+    return made
   }
 
   /// `%Y-%m-%d@%H:%M` now, the directory name of `-d`.

@@ -34,6 +34,26 @@ struct CopyOptions: ParsableArguments {
   @Argument(help: "Sources then destination; remote paths start with @: ({host} {fqdn} {user} are expanded).")
   var paths: [String] = []
 
+  /// Usage errors, found before anything runs (exit 2).
+  func validate(_ mode: CopyMode) throws {
+    if version { return }
+    guard paths.count >= 2 else {
+      throw ValidationError(
+        mode == .push ? "usage: appush [options] LOCAL... @:REMOTE" : "usage: appull [options] @:REMOTE... LOCAL")
+    }
+    let sources = Array(paths.dropLast())
+    let destination = paths[paths.count - 1]
+    for remote in mode == .push ? [destination] : sources where !remote.hasPrefix("@:") {
+      throw ValidationError("\(remote) is not remote - should start with @:")
+    }
+    if mode == .pull, destination.hasPrefix("@:") {
+      throw ValidationError("\(destination) is remote - the destination of appull is a local path")
+    }
+    if mode == .push, let remote = sources.first(where: { $0.hasPrefix("@:") }) {
+      throw ValidationError("\(remote) is remote - the sources of appush are local paths")
+    }
+  }
+
   /// Runs the copy; returns the exit code.
   func execute(_ mode: CopyMode, environment: CLIEnvironment) async throws -> Int32 {
     let console = Console(sink: environment.sink)
@@ -42,54 +62,43 @@ struct CopyOptions: ParsableArguments {
       console.out("\(tool) version \(APSSHVersion.current)")
       return ExitCodes.success
     }
-    guard paths.count >= 2 else {
-      throw CLIError(
-        mode == .push ? "usage: appush [options] LOCAL... @:REMOTE" : "usage: appull [options] @:REMOTE... LOCAL")
-    }
     let sources = Array(paths.dropLast())
     let destination = paths[paths.count - 1]
-    let remotes = mode == .push ? [destination] : sources
-    for remote in remotes where !remote.hasPrefix("@:") {
-      throw CLIError("\(remote) is not remote - should start with @:")
-    }
-    if mode == .pull, destination.hasPrefix("@:") {
-      throw CLIError("\(destination) is remote - the destination of appull is a local path")
-    }
-    if mode == .push, let remote = sources.first(where: { $0.hasPrefix("@:") }) {
-      throw CLIError("\(remote) is remote - the sources of appush are local paths")
-    }
-    let settings = try ConnectionSettings(connection)
+    let settings = try connection.runSettings(login: targetOptions.login)
     let selection = try TargetSelection(targetOptions)
     if dryRun {
       for target in selection.targets { console.out(target.description) }
       return ExitCodes.success
     }
     guard !selection.targets.isEmpty else { throw CLIError("it makes no sense to run without any target (use -t)") }
-    try settings.checkKeys(targets: selection.targets, okIfNoKey: connection.okIfNoKey)
+    try connection.checkKeys(targets: selection.targets)
     let verbose = output.verbose || output.debug
-    let run = HostCommandRun(
-      tool: tool, commandLine: paths.joined(separator: " "), selection: selection, settings: settings, output: output,
-      raw: raw, mark: false, environment: environment)
-    return await run.run { target, _ -> any Command in
-      let user = target.user ?? SshConfiguration.localUsername
+    let jobs = selection.targets.map { target -> JobSpec in
+      let user = target.user ?? settings.defaultUser
       let expand = { (path: String) in Self.expand(path, target: target, user: user) }
       let remote = { (path: String) -> String in
         let rest = expand(String(path.dropFirst(2)))
         return rest.isEmpty ? "." : rest
       }
+      let command: any Command
       switch mode {
       case .push:
-        return Push(
+        command = Push(
           localPaths: sources.map(expand), remotePath: remote(destination), recursive: recursive, preserve: preserve,
           verbose: verbose)
       case .pull:
         let local = expand(destination)
         if local != destination { Self.makeParent(of: local) }
-        return Pull(
+        command = Pull(
           remotePaths: sources.map(remote), localPath: local, recursive: recursive, preserve: preserve,
           verbose: verbose)
       }
+      return JobSpec(name: target.description, node: target.nodeSpec, commands: [command], critical: false)
     }
+    return try await ToolRun(
+      tool: tool, commandLine: paths.joined(separator: " "), spec: RunSpec(label: tool, jobs: jobs), settings: settings,
+      output: output, raw: raw, mark: false, scenario: nil, environment: environment
+    ).run()
   }
 
   /// `{fqdn}` → the host name, `{host}` → its first label (whole IPv4 address), `{user}` → the user.
@@ -109,45 +118,21 @@ struct CopyOptions: ParsableArguments {
 }
 
 /// `appush`: copy local files to many hosts (SFTP), one job per host.
-struct APPushCommand: ParsableCommand {
+struct APPushCommand: ToolCommand {
   static let configuration = CommandConfiguration(
     commandName: "appush", abstract: "Copy local files to many hosts: appush -t HOSTS LOCAL... @:REMOTE")
   @OptionGroup var options: CopyOptions
+
+  func validate() throws { try options.validate(.push) }
+  func execute(_ environment: CLIEnvironment) async throws -> Int32 { try await options.execute(.push, environment: environment) }
 }
 
 /// `appull`: copy remote files from many hosts (SFTP), one job per host.
-struct APPullCommand: ParsableCommand {
+struct APPullCommand: ToolCommand {
   static let configuration = CommandConfiguration(
     commandName: "appull", abstract: "Copy files from many hosts: appull -t HOSTS @:REMOTE... LOCAL (use {host} in LOCAL)")
   @OptionGroup var options: CopyOptions
-}
 
-/// The `appush` tool, callable in-process.
-public enum APPush {
-  /// Runs `appush` with `arguments` (without the program name); returns the exit code.
-  public static func main(arguments: [String], environment: CLIEnvironment = .standard) async -> Int32 {
-    let console = Console(sink: environment.sink)
-    switch CommandParsing.parse(APPushCommand.self, arguments, longOptions: Arguments.copyLong, console: console) {
-    case .failure(let exit): return exit.code
-    case .success(let command):
-      return await CommandFailure.guarding(console: console, tool: "appush") {
-        try await command.options.execute(.push, environment: environment)
-      }
-    }
-  }
-}
-
-/// The `appull` tool, callable in-process.
-public enum APPull {
-  /// Runs `appull` with `arguments` (without the program name); returns the exit code.
-  public static func main(arguments: [String], environment: CLIEnvironment = .standard) async -> Int32 {
-    let console = Console(sink: environment.sink)
-    switch CommandParsing.parse(APPullCommand.self, arguments, longOptions: Arguments.copyLong, console: console) {
-    case .failure(let exit): return exit.code
-    case .success(let command):
-      return await CommandFailure.guarding(console: console, tool: "appull") {
-        try await command.options.execute(.pull, environment: environment)
-      }
-    }
-  }
+  func validate() throws { try options.validate(.pull) }
+  func execute(_ environment: CLIEnvironment) async throws -> Int32 { try await options.execute(.pull, environment: environment) }
 }

@@ -31,38 +31,3 @@ struct TargetSelection {
     return TargetResolver(inventories: inventories, defaultUser: user, defaultGateway: gateway)
   }
 }
-
-/// Builds one `SshNode` per target, with one shared node per distinct gateway.
-final class NodeFactory {
-  private let settings: ConnectionSettings
-  private let formatter: any OutputFormatter
-  private var gateways: [String: SshNode] = [:]
-
-  init(settings: ConnectionSettings, formatter: any OutputFormatter) {
-    self.settings = settings
-    self.formatter = formatter
-  }
-
-  /// A new node for `target` (its gateway chain shared with other targets).
-  func node(for target: Target) -> SshNode {
-    let gateway = target.gateway.map { gatewayNode(for: $0) }
-    return makeNode(target, gateway: gateway)
-  }
-
-  private func gatewayNode(for target: Target) -> SshNode {
-    let key = target.description
-    if let known = gateways[key] { return known }
-    let gateway = target.gateway.map { gatewayNode(for: $0) }
-    let node = makeNode(target, gateway: gateway)
-    gateways[key] = node
-    return node
-  }
-
-  private func makeNode(_ target: Target, gateway: SshNode?) -> SshNode {
-    let keys = settings.keys ?? target.keyPath.map { [$0] }
-    return SshNode(
-      hostname: target.hostname, username: target.user, port: target.port ?? 22, keys: keys, gateway: gateway,
-      formatter: formatter, hostKeyPolicy: settings.hostKeyPolicy, connectTimeout: settings.connectTimeout,
-      knownHostsPath: settings.knownHostsPath, useAgent: settings.keys == nil)
-  }
-}

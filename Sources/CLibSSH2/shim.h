@@ -13,9 +13,6 @@
 #endif
 
 /* Macros that Swift cannot import, as inline functions. */
-static inline int clibssh2_error_eagain(void) { return LIBSSH2_ERROR_EAGAIN; }
-static inline int clibssh2_session_block_inbound(void) { return LIBSSH2_SESSION_BLOCK_INBOUND; }
-static inline int clibssh2_session_block_outbound(void) { return LIBSSH2_SESSION_BLOCK_OUTBOUND; }
 static inline unsigned long clibssh2_version_num(void) { return LIBSSH2_VERSION_NUM; }
 static inline unsigned int clibssh2_channel_window_default(void) { return LIBSSH2_CHANNEL_WINDOW_DEFAULT; }
 static inline unsigned int clibssh2_channel_packet_default(void) { return LIBSSH2_CHANNEL_PACKET_DEFAULT; }

@@ -34,8 +34,14 @@ public struct InventoryError: Error, Sendable, Equatable, CustomStringConvertibl
     case unknownJob
     /// A scenario command whose `type` is not one of Run, RunScript, RunString, Push, Pull.
     case unknownCommandType
-    /// A `{{ name }}` in a scenario with no `--var name=...` given, or a template error.
+    /// A `{{ name }}` in a scenario that is neither a `--var` nor a `capture:` of the file.
     case undefinedVariable
+    /// A malformed `{{ ... }}` placeholder (a `{{` without `}}`, an expression that is not a name).
+    case badTemplate
+    /// Scenario jobs whose requirements form a cycle.
+    case cycle
+    /// A key that exists but is not supported (yet).
+    case unsupported
     /// A duration that cannot be parsed (`"2x"`).
     case badDuration
   }

@@ -1,4 +1,5 @@
 import Foundation
+import SshJobs
 
 /// One host to run on: where to connect, as whom, and through which gateway.
 ///
@@ -202,5 +203,15 @@ public struct Target: Sendable, Hashable, CustomStringConvertible {
         .badPort, "bad port '\(text)' in \(context): a port is an integer between 1 and 65535")
     }
     return port
+  }
+}
+
+extension Target {
+  /// The node spec of this target (what a run needs of it): host, user, port, the inventory's key,
+  /// the gateway chain; named as the target reads (`user@host:port`).
+  public var nodeSpec: NodeSpec {
+    .ssh(
+      hostname, user: user, port: port, keys: keyPath.map { [$0] } ?? [], gateway: gateway?.nodeSpec,
+      name: description)
   }
 }

@@ -32,27 +32,46 @@ enum LibSSH2 {
     _ = setrlimit(resource, &limit)
   }
 
-  /// The `LIBSSH2_ERROR_EAGAIN` code.
-  static let eagain: Int32 = clibssh2_error_eagain()
+  /// The `LIBSSH2_ERROR_EAGAIN` code: the call would block.
+  static let eagain: Int32 = LIBSSH2_ERROR_EAGAIN
+
+  /// Opens a `session` channel (commands) with libssh2's default window and packet sizes; nil
+  /// with the session's last error set (`LIBSSH2_ERROR_EAGAIN` when it would block).
+  static func openSession(_ session: OpaquePointer) -> OpaquePointer? {
+    libssh2_channel_open_ex(
+      session, "session", 7, clibssh2_channel_window_default(), clibssh2_channel_packet_default(), nil, 0)
+  }
+
+  /// Whether `code` means the connection itself is gone (as opposed to one operation failing).
+  static func isConnectionLost(_ code: Int32) -> Bool {
+    switch code {
+    case LIBSSH2_ERROR_SOCKET_SEND, LIBSSH2_ERROR_SOCKET_RECV, LIBSSH2_ERROR_SOCKET_DISCONNECT,
+      LIBSSH2_ERROR_BAD_SOCKET, LIBSSH2_ERROR_SOCKET_NONE:
+      return true
+    default:
+      return false
+    }
+  }
 
   /// A short name for a libssh2 error code, for messages.
   static func describe(_ code: Int32) -> String {
     switch code {
-    case -1: return "socket error"
-    case -2: return "failed to receive the server banner"
-    case -5, -8: return "key exchange failed"
-    case -13: return "the server closed the connection"
-    case -14: return "protocol error"
-    case -16: return "cannot read the key file"
-    case -18: return "authentication failed"
-    case -19: return "public key not verified"
-    case -21: return "channel failure"
-    case -22: return "channel request denied"
-    case -26: return "channel closed"
-    case -31: return "SFTP protocol error"
-    case -43: return "socket receive error"
-    case -7: return "socket send error"
-    case -48: return "key file authentication failed"
+    case LIBSSH2_ERROR_SOCKET_NONE: return "socket error"
+    case LIBSSH2_ERROR_BANNER_RECV: return "failed to receive the server banner"
+    case LIBSSH2_ERROR_KEX_FAILURE, LIBSSH2_ERROR_KEY_EXCHANGE_FAILURE: return "key exchange failed"
+    case LIBSSH2_ERROR_SOCKET_SEND: return "socket send error"
+    case LIBSSH2_ERROR_SOCKET_DISCONNECT: return "the server closed the connection"
+    case LIBSSH2_ERROR_PROTO: return "protocol error"
+    case LIBSSH2_ERROR_FILE: return "cannot read the key file"
+    case LIBSSH2_ERROR_AUTHENTICATION_FAILED: return "authentication failed"
+    case LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED: return "public key not verified"
+    case LIBSSH2_ERROR_CHANNEL_FAILURE: return "channel failure"
+    case LIBSSH2_ERROR_CHANNEL_REQUEST_DENIED: return "channel request denied"
+    case LIBSSH2_ERROR_CHANNEL_CLOSED: return "channel closed"
+    case LIBSSH2_ERROR_SFTP_PROTOCOL: return "SFTP protocol error"
+    case LIBSSH2_ERROR_SOCKET_RECV: return "socket receive error"
+    case LIBSSH2_ERROR_BAD_SOCKET: return "bad socket"
+    case LIBSSH2_ERROR_KEYFILE_AUTH_FAILED: return "key file authentication failed"
     default: return "libssh2 error \(code)"
     }
   }

@@ -37,6 +37,14 @@ final class Reactor: Sendable {
   /// The descriptor was deregistered (closed) while a task waited on it.
   struct Closed: Error {}
 
+  /// epoll refused to watch a descriptor (`errno`: `ENOMEM`, `ENOSPC` when
+  /// `/proc/sys/fs/epoll/max_user_watches` is reached, …).
+  struct WatchFailed: Error, CustomStringConvertible {
+    let fd: Int32
+    let errno: Int32
+    var description: String { "cannot watch descriptor \(fd) for readiness: \(String(cString: strerror(errno)))" }
+  }
+
   private struct Waiter {
     var id: UInt64
     var interest: Interest
@@ -69,27 +77,39 @@ final class Reactor: Sendable {
     var event = epoll_event()
     event.events = EPOLLIN.rawValue
     event.data.fd = eventFD
-    _ = epoll_ctl(epollFD, EPOLL_CTL_ADD, eventFD, &event)
+    precondition(epoll_ctl(epollFD, EPOLL_CTL_ADD, eventFD, &event) == 0, "cannot watch the reactor's eventfd: errno \(errno)")
     let thread = Thread { [self] in self.loop() }
     thread.name = "apssh-reactor"
     thread.start()
   }
 
   /// Starts watching `fd`; call once after creating the descriptor.
-  func register(fd: Int32) {
-    state.withLock { $0.descriptors[fd] = Descriptor() }
+  /// - Throws: ``WatchFailed`` when epoll refuses the descriptor.
+  func register(fd: Int32) throws {
     // Disarmed one-shot: even EPOLLHUP/EPOLLERR, which epoll always reports, wait for arming.
-    var event = epoll_event()
-    event.events = EPOLLONESHOT.rawValue
-    event.data.fd = fd
-    _ = epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event)
+    let failure = control(EPOLL_CTL_ADD, fd: fd, events: EPOLLONESHOT.rawValue)
+    guard failure == 0 else { throw WatchFailed(fd: fd, errno: failure) }
+    state.withLock { $0.descriptors[fd] = Descriptor() }
   }
 
   /// Stops watching `fd`; call before closing it. Its waiters throw ``Closed``.
   func deregister(fd: Int32) {
-    let waiters = state.withLock { $0.descriptors.removeValue(forKey: fd)?.waiters ?? [] }
-    _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, nil)
+    let (known, waiters) = state.withLock { state -> (Bool, [Waiter]) in
+      guard let descriptor = state.descriptors.removeValue(forKey: fd) else { return (false, []) }
+      return (true, descriptor.waiters)
+    }
+    let failure = control(EPOLL_CTL_DEL, fd: fd, events: 0)
+    // A descriptor we registered must be in the epoll set; ENOENT/EBADF for an unknown one is fine.
+    assert(!known || failure == 0, "epoll_ctl(DEL, \(fd)) failed: errno \(failure)")
     for waiter in waiters { waiter.continuation.resume(throwing: Closed()) }
+  }
+
+  /// `epoll_ctl`; returns 0, or the `errno` of the failure.
+  private func control(_ operation: Int32, fd: Int32, events: UInt32) -> Int32 {
+    var event = epoll_event()
+    event.events = events
+    event.data.fd = fd
+    return epoll_ctl(epollFD, operation, fd, &event) == 0 ? 0 : errno
   }
 
   /// The progress generation of `fd`: read it before an operation that may return `EAGAIN`.
@@ -128,12 +148,13 @@ final class Reactor: Sendable {
           if Task.isCancelled { return .fail(CancellationError()) }
           if descriptor.generation != generation { return .resume(.progress) }
           if let deadline, deadline <= .now { return .resume(.timedOut) }
-          descriptor.waiters.append(Waiter(id: id, interest: interest, deadline: deadline, continuation: continuation))
           let wanted = descriptor.armed.union(interest)
           if wanted != descriptor.armed {
+            let failure = arm(fd: fd, interest: wanted)
+            if failure != 0 { return .fail(WatchFailed(fd: fd, errno: failure)) }
             descriptor.armed = wanted
-            arm(fd: fd, interest: wanted)
           }
+          descriptor.waiters.append(Waiter(id: id, interest: interest, deadline: deadline, continuation: continuation))
           state.descriptors[fd] = descriptor
           if let deadline, state.earliestDeadline.map({ deadline < $0 }) ?? true {
             state.earliestDeadline = deadline
@@ -161,14 +182,12 @@ final class Reactor: Sendable {
     }
   }
 
-  private func arm(fd: Int32, interest: Interest) {
-    var event = epoll_event()
+  /// Arms the one-shot watch of `fd` for `interest`; returns 0 or the `errno` of the failure.
+  private func arm(fd: Int32, interest: Interest) -> Int32 {
     var bits = EPOLLONESHOT.rawValue
     if interest.contains(.readable) { bits |= EPOLLIN.rawValue | EPOLLRDHUP.rawValue }
     if interest.contains(.writable) { bits |= EPOLLOUT.rawValue }
-    event.events = bits
-    event.data.fd = fd
-    _ = epoll_ctl(epollFD, EPOLL_CTL_MOD, fd, &event)
+    return control(EPOLL_CTL_MOD, fd: fd, events: bits)
   }
 
   private func poke() {
@@ -179,7 +198,7 @@ final class Reactor: Sendable {
   private func loop() {
     let capacity = 256
     let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: capacity)
-    var ready: [(CheckedContinuation<Wakeup, any Error>, Wakeup)] = []
+    var ready: [(CheckedContinuation<Wakeup, any Error>, Result<Wakeup, any Error>)] = []
     while true {
       let timeout = state.withLock { state -> Int32 in
         guard let earliest = state.earliestDeadline else { return -1 }
@@ -209,15 +228,23 @@ final class Reactor: Sendable {
           var remaining: Interest = []
           descriptor.waiters.removeAll { waiter in
             if !waiter.interest.isDisjoint(with: happened) {
-              ready.append((waiter.continuation, .ready))
+              ready.append((waiter.continuation, .success(.ready)))
               return true
             }
             remaining.formUnion(waiter.interest)
             return false
           }
           if !remaining.isEmpty {
-            descriptor.armed = remaining
-            arm(fd: fd, interest: remaining)
+            let failure = arm(fd: fd, interest: remaining)
+            if failure == 0 {
+              descriptor.armed = remaining
+            } else {
+              // Nothing would wake them: they hear of it now.
+              for waiter in descriptor.waiters {
+                ready.append((waiter.continuation, .failure(WatchFailed(fd: fd, errno: failure))))
+              }
+              descriptor.waiters.removeAll()
+            }
           }
           state.descriptors[fd] = descriptor
         }
@@ -231,7 +258,7 @@ final class Reactor: Sendable {
             descriptor.waiters.removeAll { waiter in
               guard let deadline = waiter.deadline else { return false }
               if deadline <= now {
-                ready.append((waiter.continuation, .timedOut))
+                ready.append((waiter.continuation, .success(.timedOut)))
                 return true
               }
               if next.map({ deadline < $0 }) ?? true { next = deadline }
@@ -242,7 +269,7 @@ final class Reactor: Sendable {
           state.earliestDeadline = next
         }
       }
-      for (continuation, wakeup) in ready { continuation.resume(returning: wakeup) }
+      for (continuation, wakeup) in ready { continuation.resume(with: wakeup) }
       ready.removeAll(keepingCapacity: true)
     }
   }

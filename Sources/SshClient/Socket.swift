@@ -61,7 +61,9 @@ enum Socket {
     for var address in addresses {
       let family = Int32(address.ss_family)
       let fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-      guard fd >= 0 else { throw SshError(.other, host: label, "cannot create a socket: \(errnoString())") }
+      guard fd >= 0 else {
+        throw SshError(.other, host: label, "cannot create a socket: \(errnoString())", systemError: errno)
+      }
       var one: Int32 = 1
       _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
       let length = socklen_t(family == AF_INET6 ? MemoryLayout<sockaddr_in6>.size : MemoryLayout<sockaddr_in>.size)
@@ -69,7 +71,12 @@ enum Socket {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, length) }
       }
       let code = rc == 0 ? 0 : errno
-      Reactor.shared.register(fd: fd)
+      do {
+        try Reactor.shared.register(fd: fd)
+      } catch {
+        close(fd)
+        throw SshError(.other, host: label, "\(error)", systemError: (error as? Reactor.WatchFailed)?.errno)
+      }
       do {
         if code == EINPROGRESS {
           let wakeup = try await Reactor.shared.wait(fd: fd, for: .writable, generation: 0, deadline: deadline)
@@ -101,13 +108,17 @@ enum Socket {
   private static func connectError(_ code: Int32, host: String, port: Int, label: String) -> SshError {
     switch code {
     case ECONNREFUSED:
-      return SshError(.connectionRefused, host: label, "connection refused on port \(port); is sshd running there?")
+      return SshError(
+        .connectionRefused, host: label, "connection refused on port \(port); is sshd running there?", systemError: code)
     case ENETUNREACH, EHOSTUNREACH:
-      return SshError(.unreachable, host: label, "host unreachable (\(String(cString: strerror(code))))")
+      return SshError(
+        .unreachable, host: label, "host unreachable (\(String(cString: strerror(code))))", systemError: code)
     case ETIMEDOUT:
-      return SshError(.connectTimeout, host: label, "connection timed out")
+      return SshError(.connectTimeout, host: label, "connection timed out", systemError: code)
     default:
-      return SshError(.unreachable, host: label, "cannot connect to \(host):\(port): \(String(cString: strerror(code)))")
+      return SshError(
+        .unreachable, host: label, "cannot connect to \(host):\(port): \(String(cString: strerror(code)))",
+        systemError: code)
     }
   }
 

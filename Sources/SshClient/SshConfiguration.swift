@@ -29,8 +29,13 @@ public struct SshConfiguration: Sendable {
   public var hostKeyPolicy: HostKeyPolicy
   /// The known_hosts file; `~/.ssh/known_hosts` by default.
   public var knownHostsPath: String?
-  /// Deadline for TCP connect, handshake and authentication together.
+  /// Deadline for TCP connect, handshake and authentication together, per attempt.
   public var connectTimeout: Duration
+  /// How many times ``SshConnection/connect()`` tries before it gives up (at least 1); only
+  /// errors worth retrying (``SshError/isRetryable``) lead to another attempt.
+  public var connectionAttempts: Int
+  /// The pause between two connection attempts.
+  public var retryDelay: Duration
   /// Interval of SSH keepalive messages; `nil` disables them.
   public var keepaliveInterval: Duration?
   /// How many session channels (commands, SFTP) may be open at once: the server's `MaxSessions`.
@@ -43,8 +48,8 @@ public struct SshConfiguration: Sendable {
   public init(
     host: String, port: Int = 22, username: String? = nil, keyPaths: [String]? = nil, useAgent: Bool = true,
     passphrase: (@Sendable (String) -> String?)? = nil, hostKeyPolicy: HostKeyPolicy = .acceptNew,
-    knownHostsPath: String? = nil, connectTimeout: Duration = .seconds(10),
-    keepaliveInterval: Duration? = .seconds(30), maxSessions: Int = 10
+    knownHostsPath: String? = nil, connectTimeout: Duration = .seconds(10), connectionAttempts: Int = 1,
+    retryDelay: Duration = .seconds(1), keepaliveInterval: Duration? = .seconds(30), maxSessions: Int = 10
   ) {
     self.host = host
     self.port = port
@@ -56,6 +61,8 @@ public struct SshConfiguration: Sendable {
     self.hostKeyPolicy = hostKeyPolicy
     self.knownHostsPath = knownHostsPath
     self.connectTimeout = connectTimeout
+    self.connectionAttempts = max(1, connectionAttempts)
+    self.retryDelay = retryDelay
     self.keepaliveInterval = keepaliveInterval
     self.maxSessions = max(1, maxSessions)
   }

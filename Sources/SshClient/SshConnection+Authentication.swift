@@ -48,12 +48,12 @@ extension SshConnection {
             session, user, userLength, loaded.publicKeyPath, path, passphrase)
         }
         if rc == LibSSH2.eagain { return nil }
-        if rc == -13 || rc == -43 || rc == -7 { throw self.error(rc, "authenticating") }
+        if LibSSH2.isConnectionLost(rc) { throw self.error(rc, "authenticating") }
         return rc
       }
       if rc == 0 { return }
       switch rc {
-      case -16:
+      case LIBSSH2_ERROR_FILE:
         tried.append(
           "key \(path) (cannot be read: "
             + (passphrase == nil ? "encrypted? set APSSH_KEY_PASSPHRASE)" : "wrong passphrase or unsupported format)"))
@@ -109,7 +109,7 @@ extension SshConnection {
       let result: Int32 = try await drive(deadline: deadline, timeout: timeoutError) { () throws -> Int32? in
         let rc = libssh2_agent_userauth(agent, user, identity)
         if rc == LibSSH2.eagain { return nil }
-        if rc == -13 || rc == -43 || rc == -7 { throw self.error(rc, "authenticating with the agent") }
+        if LibSSH2.isConnectionLost(rc) { throw self.error(rc, "authenticating with the agent") }
         return rc
       }
       if result == 0 { return true }

@@ -3,17 +3,23 @@ import Foundation
 
 extension SshConnection {
   /// Runs `command` on a new channel of this connection (opened first if needed) and streams its
-  /// output to `output` as it arrives, stdout and stderr drained together.
+  /// output to `output` as it arrives, stdout and stderr drained together. The command's stdin is
+  /// closed at once (it reads end-of-file).
   ///
-  /// Up to ``SshConfiguration/maxSessions`` commands run at once on one connection; more wait for
-  /// a free session. With `pty`, a pseudo-terminal is requested (stderr then arrives on stdout, and
-  /// closing the channel hangs the remote process up). When `timeout` passes, the remote process
-  /// is sent SIGTERM (servers that allow it), the channel is closed and a `commandTimeout` error
-  /// is thrown.
+  /// Up to ``SshConfiguration/maxSessions`` minus one commands run at once on one connection (one
+  /// session stays free to stop commands); more wait for a free session. With `pty`, a
+  /// pseudo-terminal is requested (stderr then arrives on stdout, and closing the channel hangs the
+  /// remote process up).
+  ///
+  /// When `timeout` passes, or the calling task is cancelled, and `stopsRemoteProcess` is set, the
+  /// remote process group is sent SIGTERM over another channel of the connection (then SIGKILL if
+  /// it is still there 10 s later; see ``RemoteProcessGroup``), and a `commandTimeout` error (or
+  /// `CancellationError`) is thrown at once. Without `stopsRemoteProcess` the remote process is left
+  /// to end on its own. ``close()`` waits (a few seconds at most) for stop requests to be sent.
   ///
   /// - Returns: the exit status, or the name of the signal that killed the remote process.
   public func execute(
-    _ command: String, pty: Bool = false, timeout: Duration? = nil,
+    _ command: String, pty: Bool = false, timeout: Duration? = nil, stopsRemoteProcess: Bool = true,
     output: @Sendable (OutputChunk) async -> Void
   ) async throws -> ExitStatus {
     try await connect()
@@ -22,24 +28,32 @@ extension SshConnection {
     let channel: OpaquePointer
     do {
       channel = try await openChannel("session", counted: true) { session in
-        libssh2_channel_open_ex(
-          session, "session", 7, clibssh2_channel_window_default(), clibssh2_channel_packet_default(), nil, 0)
+        LibSSH2.openSession(session)
       }
     } catch {
       sessionSlots.release()
       throw error
     }
     let epoch = connectionCount
+    // A pseudo-terminal hangs the session up when its channel closes: no launcher needed.
+    var report = stopsRemoteProcess && !pty ? ProcessGroupReport() : nil
+    let line = report == nil ? command : RemoteProcessGroup.launching(command)
     do {
-      let status = try await run(command, on: channel, pty: pty, deadline: deadline, timeout: timeout, output: output)
+      let status = try await run(
+        line, shown: command, on: channel, pty: pty, deadline: deadline, timeout: timeout, report: &report,
+        output: output)
       await release(channel: channel, epoch: epoch, counted: true)
       sessionSlots.release()
       return status
     } catch {
-      // The remote process may go on (libssh2 1.10 cannot send a signal request; a PTY command
-      // gets SIGHUP when its channel closes): the channel closes in the background, holding its
-      // session slot until the server has closed it, and the caller hears at once.
+      // The caller hears at once; the channel closes in the background, holding its session slot
+      // until the server has closed it, which it does when the remote process has ended.
+      let group = report?.processGroup
+      if let group { requestStop(signal: "TERM", group: group) }
       Task {
+        if let group, await !self.closeChannel(channel, epoch: epoch, patience: .seconds(10)) {
+          self.requestStop(signal: "KILL", group: group)
+        }
         await self.release(channel: channel, epoch: epoch, counted: true, patience: .seconds(86400))
         self.sessionSlots.release()
       }
@@ -58,11 +72,11 @@ extension SshConnection {
   }
 
   private func run(
-    _ command: String, on channel: OpaquePointer, pty: Bool, deadline: ContinuousClock.Instant?,
-    timeout: Duration?, output: @Sendable (OutputChunk) async -> Void
+    _ command: String, shown: String, on channel: OpaquePointer, pty: Bool, deadline: ContinuousClock.Instant?,
+    timeout: Duration?, report: inout ProcessGroupReport?, output: @Sendable (OutputChunk) async -> Void
   ) async throws -> ExitStatus {
     let timeoutError = SshError(
-      .commandTimeout, host: label, "command timed out after \(timeout.map { "\($0)" } ?? "?"): \(command)")
+      .commandTimeout, host: label, "command timed out after \(timeout.map { "\($0)" } ?? "?"): \(shown)")
     if pty {
       try await drive(deadline: deadline, timeout: timeoutError) { () throws -> Void? in
         let rc = libssh2_channel_request_pty_ex(channel, "xterm", 5, nil, 0, 200, 50, 0, 0)
@@ -76,6 +90,14 @@ extension SshConnection {
       let rc = libssh2_channel_process_startup(channel, "exec", 4, command, length)
       if rc == LibSSH2.eagain { return nil }
       if rc != 0 { throw self.error(rc, "starting the command") }
+      return ()
+    }
+    // Nothing is forwarded to the command's stdin: it reads end-of-file at once (as `ssh host cmd
+    // < /dev/null` does), instead of waiting forever.
+    try await drive(deadline: deadline, timeout: timeoutError) { () throws -> Void? in
+      let rc = libssh2_channel_send_eof(channel)
+      if rc == LibSSH2.eagain { return nil }
+      if rc != 0 { throw self.error(rc, "closing the command's input") }
       return ()
     }
     // Bytes are copied out of the connection's read buffer before any suspension, so all the
@@ -104,8 +126,16 @@ extension SshConnection {
         return nil
       }
       if chunks.isEmpty { break }
-      for chunk in chunks { await output(chunk) }
+      for chunk in chunks {
+        if chunk.stream == .stderr, report?.isSearching == true {
+          let shown = report!.take(chunk.bytes)
+          if !shown.isEmpty { await output(OutputChunk(stream: .stderr, bytes: shown)) }
+        } else {
+          await output(chunk)
+        }
+      }
     }
+    if let held = report?.finish(), !held.isEmpty { await output(OutputChunk(stream: .stderr, bytes: held)) }
     try await drive(deadline: deadline, timeout: timeoutError) { () -> Void? in
       libssh2_channel_close(channel) == LibSSH2.eagain ? nil : ()
     }

@@ -66,19 +66,24 @@ extension SshConnection {
 
   /// The error of a failed SFTP call on `path`.
   func sftpError(_ sftp: OpaquePointer, _ rc: Int32, _ what: String, _ path: String) -> SshError {
-    guard rc == -31 else { return error(rc, "\(what) \(path)") }
+    guard rc == LIBSSH2_ERROR_SFTP_PROTOCOL else { return error(rc, "\(what) \(path)") }
     let status = libssh2_sftp_last_error(sftp)
     let reason: String
     switch status {
-    case 2, 10: reason = "no such file or directory"
-    case 3: reason = "permission denied"
-    case 4: reason = "failure (it may exist already, or a parent is missing)"
-    case 11: reason = "already exists"
-    case 14, 15: reason = "no space left"
-    case 19: reason = "not a directory"
+    case UInt(LIBSSH2_FX_NO_SUCH_FILE), UInt(LIBSSH2_FX_NO_SUCH_PATH): reason = "no such file or directory"
+    case UInt(LIBSSH2_FX_PERMISSION_DENIED): reason = "permission denied"
+    case UInt(LIBSSH2_FX_FAILURE): reason = "failure (it may exist already, or a parent is missing)"
+    case UInt(LIBSSH2_FX_FILE_ALREADY_EXISTS): reason = "already exists"
+    case UInt(LIBSSH2_FX_NO_SPACE_ON_FILESYSTEM), UInt(LIBSSH2_FX_QUOTA_EXCEEDED): reason = "no space left"
+    case UInt(LIBSSH2_FX_NOT_A_DIRECTORY): reason = "not a directory"
     default: reason = "SFTP status \(status)"
     }
-    return SshError(.sftp(status), host: label, "cannot \(what) \(path): \(reason)")
+    return SshError(.sftp(status), host: label, "cannot \(what) \(path): \(reason)", libssh2Code: rc)
+  }
+
+  /// Whether an SFTP status says the path does not exist.
+  static func isNoSuchFile(_ status: UInt) -> Bool {
+    status == UInt(LIBSSH2_FX_NO_SUCH_FILE) || status == UInt(LIBSSH2_FX_NO_SUCH_PATH)
   }
 
   /// SFTP paths are relative to the login directory: `~/x` is written `x`.
@@ -98,7 +103,7 @@ extension SshConnection {
       return rc == LibSSH2.eagain ? nil : rc
     }
     if rc != 0 {
-      if rc == -31, [2, 10].contains(libssh2_sftp_last_error(sftp)) { return nil }
+      if rc == LIBSSH2_ERROR_SFTP_PROTOCOL, Self.isNoSuchFile(libssh2_sftp_last_error(sftp)) { return nil }
       throw sftpError(sftp, rc, "stat", path)
     }
     return RemoteFileInfo(attributes)

@@ -20,12 +20,22 @@ extension SshConnection {
     var pair: [Int32] = [-1, -1]
     guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0
     else {
+      let failure = errno
       await release(channel: channel, epoch: connectionCount, counted: false)
-      throw SshError(.other, host: target, "cannot create a socket pair: \(Socket.errnoString())")
+      throw SshError(
+        .other, host: target, "cannot create a socket pair: \(String(cString: strerror(failure)))", systemError: failure)
     }
     let local = pair[0]
-    Reactor.shared.register(fd: local)
-    Reactor.shared.register(fd: pair[1])
+    do {
+      try Reactor.shared.register(fd: local)
+      try Reactor.shared.register(fd: pair[1])
+    } catch {
+      Reactor.shared.deregister(fd: local)
+      Glibc.close(pair[0])
+      Glibc.close(pair[1])
+      await release(channel: channel, epoch: connectionCount, counted: false)
+      throw SshError(.other, host: target, "\(error)", systemError: (error as? Reactor.WatchFailed)?.errno)
+    }
     let bridge = TunnelBridge(channel: channel, fd: local, epoch: connectionCount)
     Task { await self.pumpToSocket(bridge) }
     Task { await self.pumpToChannel(bridge) }

@@ -5,115 +5,6 @@ import Foundation
   import Glibc
 #endif
 
-/// What the socket callbacks of a session keep: the bytes read, and the bytes libssh2 sent that
-/// the socket did not take yet.
-///
-/// libssh2 1.10 cannot be trusted with a short send. It keeps the rest of the packet and wants the
-/// very same call again, with the same buffer address, before any other packet; but it builds some
-/// packets on the stack (channel EOF, keepalive), so a retry from another thread's stack fails with
-/// `LIBSSH2_ERROR_BAD_USE`, and the next packet of any channel with "Unable to send channel-open
-/// request"; and a short send in `send_existing()` does not say that it waits to send (libssh2
-/// issue #1945), so the caller waits to read while the server waits for the rest of the packet.
-/// So the send callback always takes every byte: what the socket does not accept waits here, in
-/// order, and ``SshConnection`` flushes it before it calls libssh2 again and before an operation
-/// ends.
-struct SessionIO {
-  /// Bytes libssh2 has read from the socket: any byte read may belong to another channel's
-  /// packet, so the other waiters of the session must be woken.
-  var received: UInt64 = 0
-  /// Bytes sent by libssh2 and not taken by the socket yet.
-  var pending: UnsafeMutablePointer<UInt8>?
-  var pendingCount = 0
-  var pendingCapacity = 0
-  /// The first error of the socket while flushing (an `errno`), 0 if none.
-  var sendError: Int32 = 0
-  /// How many sends the socket did not take whole (for tests).
-  var shortSends: UInt64 = 0
-
-  /// Queues `count` bytes after those already pending.
-  mutating func queue(_ bytes: UnsafeRawPointer, _ count: Int) {
-    guard count > 0 else { return }
-    if pendingCount + count > pendingCapacity {
-      let capacity = max(pendingCapacity * 2, pendingCount + count, 16 * 1024)
-      guard let grown = realloc(pending, capacity) else { fatalError("out of memory queueing \(count) bytes") }
-      pending = grown.assumingMemoryBound(to: UInt8.self)
-      pendingCapacity = capacity
-    }
-    memcpy(pending! + pendingCount, bytes, count)
-    pendingCount += count
-  }
-
-  /// Sends what the socket takes of the pending bytes; false on a socket error (in `sendError`).
-  mutating func flush(_ socket: Int32) -> Bool {
-    while pendingCount > 0 {
-      let sent = Glibc.send(socket, pending, pendingCount, Int32(MSG_NOSIGNAL))
-      if sent < 0 {
-        if errno == EINTR { continue }
-        if errno == EAGAIN || errno == EWOULDBLOCK { return true }
-        sendError = errno
-        return false
-      }
-      pendingCount -= sent
-      if pendingCount > 0 { memmove(pending!, pending! + sent, pendingCount) }
-    }
-    // A queue grown by a transfer is not kept by an idle connection.
-    if pendingCapacity > 64 * 1024 {
-      free(pending)
-      pending = nil
-      pendingCapacity = 0
-    }
-    return true
-  }
-
-  /// Frees the queue (the connection is gone).
-  mutating func reset() {
-    free(pending)
-    self = SessionIO()
-  }
-}
-
-private let countingRecv:
-  @convention(c) (
-    libssh2_socket_t, UnsafeMutableRawPointer?, Int, Int32, UnsafeMutablePointer<UnsafeMutableRawPointer?>?
-  ) -> Int = { socket, buffer, length, flags, abstract in
-    let received = recv(socket, buffer, length, flags)
-    if received < 0 { return -Int(errno) }
-    if received > 0, let io = abstract?.pointee?.assumingMemoryBound(to: SessionIO.self) {
-      io.pointee.received &+= UInt64(received)
-    }
-    return received
-  }
-
-/// Takes every byte (see ``SessionIO``): what the socket does not accept now is queued.
-private let queueingSend:
-  @convention(c) (
-    libssh2_socket_t, UnsafeRawPointer?, Int, Int32, UnsafeMutablePointer<UnsafeMutableRawPointer?>?
-  ) -> Int = { socket, buffer, length, flags, abstract in
-    guard let buffer, let io = abstract?.pointee?.assumingMemoryBound(to: SessionIO.self) else { return -Int(EINVAL) }
-    if io.pointee.sendError != 0 { return -Int(io.pointee.sendError) }
-    // Bytes already waiting go first.
-    if io.pointee.pendingCount > 0 && !io.pointee.flush(socket) { return -Int(io.pointee.sendError) }
-    var sent = 0
-    if io.pointee.pendingCount == 0 {
-      while true {
-        let rc = send(socket, buffer, length, flags)
-        if rc >= 0 {
-          sent = rc
-          break
-        }
-        if errno == EINTR { continue }
-        if errno == EAGAIN || errno == EWOULDBLOCK { break }
-        io.pointee.sendError = errno
-        return -Int(errno)
-      }
-    }
-    if sent < length {
-      io.pointee.shortSends &+= 1
-      io.pointee.queue(buffer + sent, length - sent)
-    }
-    return length
-  }
-
 /// One SSH connection to one host, owning its libssh2 session and socket.
 ///
 /// Every libssh2 call for the session runs inside this actor, in non-blocking mode. When a call
@@ -128,10 +19,17 @@ public actor SshConnection {
   /// The connection through which this one is tunnelled (a jump host), if any.
   public nonisolated let gateway: SshConnection?
 
+  /// Reports the connection's life (attempts, connected, lost, closed), on the actor, in order.
+  public nonisolated let onEvent: (@Sendable (ConnectionEvent) -> Void)?
+
+  /// Where the connection stands (see ``ConnectionState``).
+  public private(set) var state: ConnectionState = .idle
+  /// The attempt in progress while `state` is `.connecting`: its shared result and its task.
+  private var attempt: (result: AsyncPromise<Void>, task: TaskHandle)?
   nonisolated(unsafe) var session: OpaquePointer?
   var fd: Int32 = -1
-  private var connecting: Task<Void, any Error>?
-  /// Set when the connection is lost or closed: every operation then throws it.
+  /// Set when the current session became unusable (lost, or closed): every operation on it throws
+  /// this. A new attempt clears it.
   var failure: SshError?
   nonisolated(unsafe) let io = UnsafeMutablePointer<SessionIO>.allocate(capacity: 1)
   /// The operation that left a partly sent packet in libssh2: only it may call libssh2 until done.
@@ -142,7 +40,14 @@ public actor SshConnection {
   /// copied out before the actor can run anything else (64 KiB, allocated on first use).
   lazy var readBuffer = ReadBuffer(capacity: 64 * 1024)
   let openGate = AsyncGate(permits: 1)
+  /// The sessions commands and SFTP may use: the server's `MaxSessions` less one, kept free to
+  /// stop commands (see ``RemoteProcessGroup``) when every other session is busy.
   let sessionSlots: AsyncGate
+  /// The session kept free for stop requests.
+  let controlSlot = AsyncGate(permits: 1)
+  /// Process groups to signal, in order, and the task sending them.
+  var pendingStops: [(signal: String, group: Int32)] = []
+  var stopper: Task<Void, Never>?
   let sftpGate = AsyncGate(permits: 1)
   var sftp: OpaquePointer?
   var openSessionChannels = 0
@@ -152,10 +57,15 @@ public actor SshConnection {
   public private(set) var connectionCount = 0
 
   /// Creates a connection (not opened yet), optionally through a gateway.
-  public init(configuration: SshConfiguration, gateway: SshConnection? = nil) {
+  /// - Parameter onEvent: called on each step of the connection's life (see ``ConnectionEvent``).
+  public init(
+    configuration: SshConfiguration, gateway: SshConnection? = nil,
+    onEvent: (@Sendable (ConnectionEvent) -> Void)? = nil
+  ) {
     self.configuration = configuration
     self.gateway = gateway
-    self.sessionSlots = AsyncGate(permits: configuration.maxSessions)
+    self.onEvent = onEvent
+    self.sessionSlots = AsyncGate(permits: max(1, configuration.maxSessions - 1))
     io.initialize(to: SessionIO())
   }
 
@@ -176,26 +86,96 @@ public actor SshConnection {
   public nonisolated var label: String { configuration.label }
 
   /// True while the connection is open and usable.
-  public var isConnected: Bool { session != nil && failure == nil && connecting == nil }
+  public var isConnected: Bool {
+    if case .connected = state { return true }
+    return false
+  }
 
   // MARK: - Connecting
 
   /// Opens the connection if it is not open: TCP (or a tunnel through the gateway), handshake,
-  /// host-key check and authentication, all within the connect timeout. Concurrent callers share
-  /// one attempt. A connection that failed or was closed is opened anew.
+  /// host-key check and authentication, each attempt within the connect timeout, up to
+  /// ``SshConfiguration/connectionAttempts`` attempts for errors worth retrying
+  /// (``SshError/isRetryable``), ``SshConfiguration/retryDelay`` apart.
+  ///
+  /// Concurrent callers share one attempt; a caller that is cancelled stops waiting at once, and
+  /// when every caller has gone the attempt itself is cancelled. A connection that failed, was
+  /// lost or was closed is opened anew.
   public func connect() async throws {
-    // While an attempt runs, `session` exists but is not usable yet: wait for the attempt.
-    if let connecting { return try await connecting.valueUnlessCancelled() }
-    if session != nil && failure == nil { return }
-    if session != nil { teardown() }
-    // The attempt clears `connecting` itself: a caller that stops waiting (cancelled) must not
-    // let others in before the handshake is over.
-    let attempt = Task {
-      defer { self.connecting = nil }
-      try await self.establish()
+    switch state {
+    case .connected: return
+    case .connecting: break
+    case .idle, .failed, .closed: startAttempt()
     }
-    connecting = attempt
-    try await attempt.valueUnlessCancelled()
+    guard let attempt else { return try checkConnected() }
+    try await attempt.result.value()
+  }
+
+  /// Throws unless connected (after an attempt that ended before its waiters were resumed).
+  private func checkConnected() throws {
+    switch state {
+    case .connected: return
+    case .failed(let error): throw error
+    default: throw SshError(.disconnected, host: label, "the connection is closed")
+    }
+  }
+
+  private func startAttempt() {
+    if session != nil { teardown() }
+    let handle = TaskHandle()
+    let result = AsyncPromise<Void>(onAbandoned: { handle.cancel() })
+    state = .connecting
+    attempt = (result, handle)
+    handle.set(Task { await self.runAttempts(result) })
+  }
+
+  /// The attempts of one `connect()`: each one `establish()`, retried as configured.
+  private func runAttempts(_ result: AsyncPromise<Void>) async {
+    let total = configuration.connectionAttempts
+    var number = 1
+    while true {
+      emit(.connecting(attempt: number, of: total))
+      let failure: SshError
+      do {
+        try await establish()
+        finishAttempt(result, state: .connected, .success(()))
+        emit(.connected)
+        return
+      } catch let error as SshError where !Task.isCancelled {
+        failure = error
+      } catch {
+        // Cancelled: every waiter left, or close() came; not a failure of the host.
+        finishAttempt(result, state: .idle, .failure(CancellationError()))
+        return
+      }
+      let retry = number < total && failure.isRetryable
+      emit(.attemptFailed(failure, willRetry: retry))
+      guard retry else {
+        finishAttempt(result, state: .failed(failure), .failure(failure))
+        return
+      }
+      do {
+        try await Task.sleep(for: configuration.retryDelay)
+      } catch {
+        finishAttempt(result, state: .idle, .failure(CancellationError()))
+        return
+      }
+      number += 1
+    }
+  }
+
+  /// Ends the attempt in progress, if it is still `result`'s (close() may have ended it first).
+  private func finishAttempt(_ result: AsyncPromise<Void>, state: ConnectionState, _ outcome: Result<Void, any Error>) {
+    if let attempt, attempt.result === result {
+      self.state = state
+      self.attempt = nil
+    }
+    result.fulfill(outcome)
+  }
+
+  /// Tells the event handler.
+  private func emit(_ event: ConnectionEvent) {
+    onEvent?(event)
   }
 
   private func establish() async throws {
@@ -223,8 +203,8 @@ public actor SshConnection {
     self.session = session
     failure = nil
     libssh2_session_set_blocking(session, 0)
-    _ = libssh2_session_callback_set(session, LIBSSH2_CALLBACK_RECV, unsafeBitCast(countingRecv, to: UnsafeMutableRawPointer.self))
-    _ = libssh2_session_callback_set(session, LIBSSH2_CALLBACK_SEND, unsafeBitCast(queueingSend, to: UnsafeMutableRawPointer.self))
+    _ = libssh2_session_callback_set(session, LIBSSH2_CALLBACK_RECV, unsafeBitCast(SessionIO.receiveCallback, to: UnsafeMutableRawPointer.self))
+    _ = libssh2_session_callback_set(session, LIBSSH2_CALLBACK_SEND, unsafeBitCast(SessionIO.sendCallback, to: UnsafeMutableRawPointer.self))
     if let size = configuration.socketSendBufferSize {
       var value = Int32(size)
       _ = setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &value, socklen_t(MemoryLayout<Int32>.size))
@@ -292,8 +272,8 @@ public actor SshConnection {
         // wait for the next keepalive, 30 s later. Try again first.
         if readSome { continue }
         let directions = libssh2_session_block_directions(session)
-        if directions & clibssh2_session_block_inbound() != 0 { interest.insert(.readable) }
-        if directions & clibssh2_session_block_outbound() != 0 {
+        if directions & LIBSSH2_SESSION_BLOCK_INBOUND != 0 { interest.insert(.readable) }
+        if directions & LIBSSH2_SESSION_BLOCK_OUTBOUND != 0 {
           interest.insert(.writable)
           outboundOwner = me
         } else {
@@ -330,7 +310,8 @@ public actor SshConnection {
     guard io.pointee.pendingCount > 0 else { return }
     if !io.pointee.flush(fd) {
       let error = SshError(
-        .disconnected, host: label, "connection lost while sending: \(String(cString: strerror(io.pointee.sendError)))")
+        .disconnected, host: label, "connection lost while sending: \(String(cString: strerror(io.pointee.sendError)))",
+        systemError: io.pointee.sendError)
       lose(error)
       throw error
     }
@@ -346,17 +327,20 @@ public actor SshConnection {
   /// Marks the connection lost: every waiter wakes up and throws `error`.
   func lose(_ error: SshError) {
     if failure == nil { failure = error }
+    if case .connected = state {
+      state = .failed(error)
+      emit(.lost(error))
+    }
     if fd >= 0 { Reactor.shared.wakeAll(fd: fd) }
   }
 
-  /// The error for a libssh2 return code, classifying lost connections.
+  /// The error for a libssh2 return code, classifying lost connections; the code is kept in it.
   func error(_ rc: Int32, _ what: String) -> SshError {
-    switch rc {
-    case -7, -13, -43, -45, -1:
-      return SshError(.disconnected, host: label, "connection lost while \(what): \(lastErrorMessage(rc))")
-    default:
-      return SshError(.other, host: label, "\(what) failed: \(lastErrorMessage(rc))")
+    if LibSSH2.isConnectionLost(rc) {
+      return SshError(
+        .disconnected, host: label, "connection lost while \(what): \(lastErrorMessage(rc))", libssh2Code: rc)
     }
+    return SshError(.other, host: label, "\(what) failed: \(lastErrorMessage(rc))", libssh2Code: rc)
   }
 
   /// libssh2's own message for the last error, or a description of `rc`.
@@ -459,7 +443,9 @@ public actor SshConnection {
           if let channel = open(session) { return .opened(channel) }
           let rc = self.lastErrno()
           if rc == LibSSH2.eagain { return nil }
-          if rc == -21 || rc == -22 { return .refused(self.lastErrorMessage(rc)) }
+          if rc == LIBSSH2_ERROR_CHANNEL_FAILURE || rc == LIBSSH2_ERROR_CHANNEL_REQUEST_DENIED {
+            return .refused(self.lastErrorMessage(rc))
+          }
           throw self.error(rc, "opening a \(what) channel")
         }
       }
@@ -477,21 +463,31 @@ public actor SshConnection {
     }
   }
 
-  /// Closes and frees a channel of the connection's `epoch`, ignoring errors (the connection may
-  /// be gone). libssh2 waits for the server's close, which comes when the remote process ends:
-  /// `patience` bounds that wait.
+  /// Sends a channel close and waits, at most `patience`, for the server's: it comes when the
+  /// remote process has ended. True when the server closed the channel (or the session is gone).
+  @discardableResult
+  func closeChannel(_ channel: OpaquePointer, epoch: Int, patience: Duration) async -> Bool {
+    guard epoch == connectionCount, session != nil, failure == nil else { return true }
+    let deadline = ContinuousClock.now + patience
+    do {
+      try await drive(deadline: deadline) { () -> Void? in
+        libssh2_channel_close(channel) == LibSSH2.eagain ? nil : ()
+      }
+      try await drive(deadline: deadline) { () -> Void? in
+        libssh2_channel_wait_closed(channel) == LibSSH2.eagain ? nil : ()
+      }
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  /// Closes (see ``closeChannel(_:epoch:patience:)``) and frees a channel of the connection's
+  /// `epoch`, ignoring errors (the connection may be gone).
   func release(channel: OpaquePointer, epoch: Int, counted: Bool, patience: Duration = .seconds(5)) async {
     // A channel of a session already freed (closed, or reconnected since) is gone with it.
     guard epoch == connectionCount, session != nil else { return }
-    if failure == nil {
-      let deadline = ContinuousClock.now + patience
-      _ = try? await drive(deadline: deadline) { () -> Void? in
-        libssh2_channel_close(channel) == LibSSH2.eagain ? nil : ()
-      }
-      _ = try? await drive(deadline: deadline) { () -> Void? in
-        libssh2_channel_wait_closed(channel) == LibSSH2.eagain ? nil : ()
-      }
-    }
+    await closeChannel(channel, epoch: epoch, patience: patience)
     guard epoch == connectionCount, session != nil else { return }
     if failure == nil {
       _ = try? await drive(deadline: .now + .seconds(5)) { () -> Void? in
@@ -511,13 +507,23 @@ public actor SshConnection {
   // MARK: - Closing
 
   /// Closes the connection: SFTP, a polite disconnect, then the socket. Ongoing operations fail
-  /// with a `disconnected` error. The connection may be opened again later.
+  /// with a `disconnected` error, and so do callers waiting for an attempt in progress, which is
+  /// cancelled. The connection may be opened again later.
   public func close() async {
-    if let connecting { _ = try? await connecting.value }
+    let wasConnected = isConnected
+    state = .closed
+    if let attempt {
+      self.attempt = nil
+      attempt.result.fulfill(.failure(SshError(.disconnected, host: label, "the connection was closed while connecting")))
+      attempt.task.cancel()
+      await attempt.task.wait()
+    }
+    // Stop requests go out before the connection does (closing a channel stops no remote command).
+    await waitForStops(patience: .seconds(5))
     keepaliveTask?.cancel()
     keepaliveTask = nil
     guard let session else { return }
-    if failure == nil {
+    if failure == nil && wasConnected {
       let deadline = ContinuousClock.now + .seconds(2)
       if let sftp {
         _ = try? await drive(deadline: deadline) { () -> Void? in
@@ -529,8 +535,11 @@ public actor SshConnection {
         return rc == LibSSH2.eagain ? nil : ()
       }
     }
+    // A connect() during the polite part started a new attempt: that one is not ours to close.
+    guard self.session == session, attempt == nil else { return }
     lose(SshError(.disconnected, host: label, "the connection was closed"))
     teardown()
+    if wasConnected { emit(.closed) }
   }
 
   /// Frees the session and closes the socket (no network round trip).

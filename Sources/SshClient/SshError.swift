@@ -40,12 +40,27 @@ public struct SshError: Error, Sendable, CustomStringConvertible {
   public let host: String
   /// A sentence saying what happened and, where possible, what to do.
   public let message: String
+  /// The libssh2 error code behind the failure (`LIBSSH2_ERROR_*`), when there is one.
+  public let libssh2Code: Int32?
+  /// The system error (`errno`) behind the failure, when there is one.
+  public let systemError: Int32?
 
   /// Creates an error.
-  public init(_ code: Code, host: String, _ message: String) {
+  public init(_ code: Code, host: String, _ message: String, libssh2Code: Int32? = nil, systemError: Int32? = nil) {
     self.code = code
     self.host = host
     self.message = message
+    self.libssh2Code = libssh2Code
+    self.systemError = systemError
+  }
+
+  /// Whether another connection attempt may succeed where this one failed (the host may be
+  /// starting, the network may come back); false for authentication, host key and local errors.
+  public var isRetryable: Bool {
+    switch code {
+    case .connectionRefused, .unreachable, .connectTimeout, .handshakeFailed, .disconnected, .dnsFailure: return true
+    default: return false
+    }
   }
 
   /// `host: message`.

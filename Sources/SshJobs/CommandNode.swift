@@ -9,9 +9,11 @@ public protocol CommandNode: AnyObject, Sendable, CustomStringConvertible {
   /// Where the output of commands run on this node goes.
   var formatter: any OutputFormatter { get }
   /// Runs `commandLine` through the node's shell, streaming its output chunks to `output` as they
-  /// arrive, and returns how it ended.
-  func execute(_ commandLine: String, output: @escaping @Sendable (OutputChunk.Stream, [UInt8]) async -> Void) async throws
-    -> ExitStatus
+  /// arrive, and returns how it ended. When `timeout` passes, or the calling task is cancelled,
+  /// the command is stopped; a timeout throws `SshError` `.commandTimeout`.
+  func execute(
+    _ commandLine: String, timeout: Duration?, output: @escaping @Sendable (OutputChunk.Stream, [UInt8]) async -> Void
+  ) async throws -> ExitStatus
 }
 
 extension CommandNode {

@@ -32,10 +32,20 @@ public final class LocalNode: CommandNode {
   /// `user@LOCALNODE`.
   public var description: String { userHost }
 
-  /// Runs `commandLine` with `/bin/sh -c`, streaming stdout and stderr as they come.
-  public func execute(_ commandLine: String, output: @escaping @Sendable (OutputChunk.Stream, [UInt8]) async -> Void) async throws
-    -> ExitStatus
-  {
+  /// Runs `commandLine` with `/bin/sh -c`, streaming stdout and stderr as they come; past
+  /// `timeout` (or when cancelled) the process is stopped and `SshError` `.commandTimeout` thrown.
+  public func execute(
+    _ commandLine: String, timeout: Duration?, output: @escaping @Sendable (OutputChunk.Stream, [UInt8]) async -> Void
+  ) async throws -> ExitStatus {
+    let context = CommandContext(node: self, verbose: false, timeout: timeout)
+    return try await context.withinTimeLimit(commandLine) {
+      try await Self.run(commandLine, output: output)
+    }
+  }
+
+  private static func run(
+    _ commandLine: String, output: @escaping @Sendable (OutputChunk.Stream, [UInt8]) async -> Void
+  ) async throws -> ExitStatus {
     let result = try await Subprocess.run(
       .path("/bin/sh"), arguments: ["-c", commandLine], input: .none, output: .sequence, error: .sequence
     ) { execution in

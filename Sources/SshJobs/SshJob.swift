@@ -23,6 +23,9 @@ public final class SshJob: AbstractJob, @unchecked Sendable {
   public let keepConnection: Bool
   /// When set, overrides the `verbose` flag of every command.
   public let verbose: Bool?
+  /// The time limit of each command that has none of its own (`Command.timeout`), counted from the
+  /// command's start once the node is connected; nil for none.
+  public var commandTimeout: Duration?
 
   private let registered = Mutex(false)
 
@@ -80,7 +83,10 @@ public final class SshJob: AbstractJob, @unchecked Sendable {
     var overall = ExitStatus.code(0)
     for (index, command) in commands.enumerated() {
       try Task.checkCancellation()
-      let context = CommandContext(node: node, verbose: verbose ?? command.verbose)
+      // Connecting has its own time limit: a command's starts once the node is connected.
+      if let ssh = sshNode { try await ssh.ensureConnected() }
+      let context = CommandContext(
+        node: node, verbose: verbose ?? command.verbose, timeout: command.timeout ?? commandTimeout)
       let status = try await command.run(in: context)
       if command.isSuccess(status) { continue }
       if critical {

@@ -6,10 +6,10 @@ import Synchronization
 /// Each node object owns one `SshConnection`, opened lazily by the first command that needs it and
 /// shared by every job and command on the node (concurrent commands run as channels of that one
 /// connection; SFTP is opened once per connection). Two node objects for the same host make two
-/// connections.
+/// connections. The connection's events (attempts, failures, closing) go to the node's formatter.
 ///
-/// **Closing.** A node counts the jobs that use it (an `SshJob` registers with its node when
-/// created, and again when it runs after having been shut down). `SshJob.shutdown()`, which a
+/// **Closing.** A node counts the jobs that use it (an `SshJob` registers with its node when its
+/// scheduler's run starts). `SshJob.shutdown()`, which a
 /// scheduler calls at the end of its run, releases the node; the connection is closed when the last
 /// job is released, unless one of them asked `keepConnection`. A node behind a gateway counts as a
 /// user of the gateway while it has jobs, so a gateway closes after every node behind it. A node
@@ -33,10 +33,11 @@ public final class SshNode: CommandNode {
     var keep = false
     var holdsGateway = false
     var closing: Task<Void, Never>?
-    var connecting: Task<Void, any Error>?
-    var sftpAnnounced = false
   }
   private let lifecycle = Mutex(Lifecycle())
+  /// Whether the formatter heard that SFTP started on the current connection (shared with the
+  /// connection's event handler, which resets it).
+  private let sftpAnnounced: Flag
 
   /// Creates a node (no connection is made until a command needs it).
   /// - Parameters:
@@ -47,30 +48,61 @@ public final class SshNode: CommandNode {
   ///   - gateway: a node to tunnel through (jump host); chains of any depth work.
   ///   - formatter: where output goes; the process-wide `defaultFormatter` (a `HostFormatter`) by default.
   ///   - hostKeyPolicy: how host keys are checked (accept-new by default).
-  ///   - connectTimeout: limit for TCP connect, handshake and authentication.
+  ///   - connectTimeout: limit for TCP connect, handshake and authentication, per attempt.
+  ///   - connectionAttempts: how many times to try to connect (errors worth retrying only).
   ///   - knownHostsPath: the known_hosts file; `~/.ssh/known_hosts` by default.
   ///   - useAgent: whether to try the ssh-agent first.
   public convenience init(
     hostname: String, username: String? = nil, port: Int = 22, keys: [String]? = nil, gateway: SshNode? = nil,
     formatter: (any OutputFormatter)? = nil, hostKeyPolicy: HostKeyPolicy = .acceptNew,
-    connectTimeout: Duration = .seconds(30), knownHostsPath: String? = nil, useAgent: Bool = true
+    connectTimeout: Duration = .seconds(30), connectionAttempts: Int = 1, knownHostsPath: String? = nil,
+    useAgent: Bool = true
   ) {
     let configuration = SshConfiguration(
       host: hostname, port: port, username: username, keyPaths: keys, useAgent: useAgent,
-      hostKeyPolicy: hostKeyPolicy, knownHostsPath: knownHostsPath, connectTimeout: connectTimeout)
+      hostKeyPolicy: hostKeyPolicy, knownHostsPath: knownHostsPath, connectTimeout: connectTimeout,
+      connectionAttempts: connectionAttempts)
     self.init(configuration: configuration, gateway: gateway, formatter: formatter)
   }
 
   /// Creates a node from a full connection configuration (passphrase callback, keepalives,
-  /// `maxSessions`…).
+  /// retries, `maxSessions`…).
   public init(configuration: SshConfiguration, gateway: SshNode? = nil, formatter: (any OutputFormatter)? = nil) {
     hostname = configuration.host
     username = configuration.username
     port = configuration.port
     self.gateway = gateway
-    self.formatter = formatter ?? defaultFormatter
-    connection = SshConnection(configuration: configuration, gateway: gateway?.connection)
-    self.formatter.register(OutputOrigin(hostname: hostname, username: username))
+    let formatter = formatter ?? defaultFormatter
+    self.formatter = formatter
+    let origin = OutputOrigin(hostname: hostname, username: username)
+    let direct = gateway == nil
+    let sftp = Flag()
+    sftpAnnounced = sftp
+    connection = SshConnection(configuration: configuration, gateway: gateway?.connection) { event in
+      Self.report(event, to: formatter, from: origin, direct: direct, sftp: sftp)
+    }
+    formatter.register(origin)
+  }
+
+  /// Tells the formatter what the connection does.
+  private static func report(
+    _ event: ConnectionEvent, to formatter: any OutputFormatter, from origin: OutputOrigin, direct: Bool, sftp: Flag
+  ) {
+    switch event {
+    case .connecting:
+      formatter.event(.connecting(direct: direct), from: origin)
+    case .connected:
+      // A new connection has no SFTP session yet, whatever happened to the previous one.
+      sftp.set(false)
+      formatter.event(.authenticated, from: origin)
+    case .attemptFailed(let error, let willRetry):
+      formatter.event(willRetry ? .connectionRetrying(reason: error.message) : .connectionFailed(reason: error.message), from: origin)
+    case .lost:
+      sftp.set(false)
+    case .closed:
+      if sftp.exchange(false) { formatter.event(.sftpStopped, from: origin) }
+      formatter.event(.connectionClosed, from: origin)
+    }
   }
 
   /// 1 for a direct node, 1 + the gateway's distance otherwise.
@@ -86,58 +118,26 @@ public final class SshNode: CommandNode {
 
   // MARK: - Running
 
-  /// Runs `commandLine` on a new channel of the node's connection (connecting first if needed).
-  public func execute(_ commandLine: String, output: @escaping @Sendable (OutputChunk.Stream, [UInt8]) async -> Void) async throws
-    -> ExitStatus
-  {
+  /// Runs `commandLine` on a new channel of the node's connection (connecting first if needed);
+  /// when `timeout` passes or the task is cancelled, the remote command is stopped.
+  public func execute(
+    _ commandLine: String, timeout: Duration?, output: @escaping @Sendable (OutputChunk.Stream, [UInt8]) async -> Void
+  ) async throws -> ExitStatus {
     try await ensureConnected()
-    return try await connection.execute(commandLine) { chunk in await output(chunk.stream, chunk.bytes) }
+    return try await connection.execute(commandLine, timeout: timeout) { chunk in await output(chunk.stream, chunk.bytes) }
   }
 
-  /// Connects (the gateways first) if not connected, reporting connection events to the formatter.
-  ///
-  /// Every connection attempt of this node goes through one task at a time, so that the
-  /// formatter hears of each attempt (connecting, authenticated or failed) once, however many
-  /// jobs start on the node at the same moment.
+  /// Connects (the gateways first, through the connection's own tunnel) if not connected; the
+  /// connection reports each attempt to the formatter once, however many jobs wait for it.
   public func ensureConnected() async throws {
     await waitForPendingClose()
-    if let gateway { try await gateway.ensureConnected() }
-    // Connected already (the common case, every command after the first): no attempt task.
-    if await connection.isConnected { return }
-    let attempt = lifecycle.withLock { state in
-      if let attempt = state.connecting { return attempt }
-      let attempt = Task { try await self.connectOnce() }
-      state.connecting = attempt
-      return attempt
-    }
-    try await attempt.valueUnlessCancelled()
-  }
-
-  /// One connection attempt (the only caller of `connection.connect()` at any time).
-  private func connectOnce() async throws {
-    defer { lifecycle.withLock { $0.connecting = nil } }
-    if await connection.isConnected { return }
-    formatter.event(.connecting(direct: gateway == nil), from: origin)
-    do {
-      try await connection.connect()
-    } catch {
-      let reason = (error as? SshError)?.message ?? String(describing: error)
-      formatter.event(.connectionFailed(reason: reason), from: origin)
-      throw error
-    }
-    // A new connection has no SFTP session yet, whatever happened to the previous one.
-    lifecycle.withLock { $0.sftpAnnounced = false }
-    formatter.event(.authenticated, from: origin)
+    try await connection.connect()
   }
 
   /// The connection, connected, for SFTP operations.
   func connectedForSftp() async throws -> SshConnection {
     try await ensureConnected()
-    let announce = lifecycle.withLock { state in
-      defer { state.sftpAnnounced = true }
-      return !state.sftpAnnounced
-    }
-    if announce { formatter.event(.sftpStarted, from: origin) }
+    if !sftpAnnounced.exchange(true) { formatter.event(.sftpStarted, from: origin) }
     return connection
   }
 
@@ -197,15 +197,17 @@ public final class SshNode: CommandNode {
   }
 
   private func disconnect() async {
-    let wasConnected = await connection.isConnected
-    let sftp = lifecycle.withLock { state in
-      defer { state.sftpAnnounced = false }
-      return state.sftpAnnounced
-    }
     await connection.close()
-    if wasConnected {
-      if sftp { formatter.event(.sftpStopped, from: origin) }
-      formatter.event(.connectionClosed, from: origin)
-    }
   }
+}
+
+/// A Boolean shared between tasks.
+final class Flag: Sendable {
+  private let value = Atomic<Bool>(false)
+
+  /// Sets the value.
+  func set(_ newValue: Bool) { value.store(newValue, ordering: .relaxed) }
+
+  /// Sets the value and returns the previous one.
+  func exchange(_ newValue: Bool) -> Bool { value.exchange(newValue, ordering: .relaxed) }
 }

@@ -1,10 +1,10 @@
 import Synchronization
 
 /// Named values set while a scenario runs (typically by `Capture`) and expanded in later commands,
-/// where `{{name}}` (or `{{ name }}`) stands for the value of `name`.
+/// where `{{ name }}` stands for the value of `name`, shell-quoted (see ``Template``).
 ///
-/// Placeholders of undefined variables are left as they are, so listings made before a run show
-/// them. Thread-safe.
+/// Listings made before a run show placeholders as they are; a command that runs with a
+/// placeholder whose variable has no value fails. Thread-safe.
 public final class Variables: Sendable {
   private let values: Mutex<[String: String]>
 
@@ -22,29 +22,41 @@ public final class Variables: Sendable {
   /// A snapshot of every variable.
   public var all: [String: String] { values.withLock { $0 } }
 
-  /// `template` with every `{{name}}` of a defined variable replaced by its value. Replacement text
-  /// is not scanned again.
-  public func render(_ template: String) -> String {
-    guard template.contains("{{") else { return template }
+  /// `text` as a ``Template`` with the values known now: shell-quoted when `quoting` (see
+  /// ``Template``), placeholders of names without a value left as they are. Text that is not a
+  /// valid template is returned unchanged (for listings made before a run).
+  public func render(_ text: String, quoting: Bool = true) -> String {
+    guard text.contains("{{"), let template = try? Template(parsing: text) else { return text }
     let snapshot = all
-    var result = ""
-    var rest = Substring(template)
-    while let open = rest.range(of: "{{") {
-      result += rest[..<open.lowerBound]
-      let after = rest[open.upperBound...]
-      guard let close = after.range(of: "}}") else {
-        result += rest[open.lowerBound...]
-        return result
-      }
-      let name = after[..<close.lowerBound].trimmingCharacters(in: " \t")
-      if let value = snapshot[name] {
-        result += value
-      } else {
-        result += rest[open.lowerBound..<close.upperBound]
-      }
-      rest = after[close.upperBound...]
+    return template.render(quoting: quoting) { snapshot[$0] }
+  }
+
+  /// `text` as a ``Template`` with every placeholder replaced, for a command about to run.
+  /// - Throws: `TemplateError` for a bad template, `UndefinedVariableError` for a name without a
+  ///   value (its capture has not run).
+  public func resolve(_ text: String, quoting: Bool = true) throws -> String {
+    guard text.contains("{{") else { return text }
+    let template = try Template(parsing: text)
+    let snapshot = all
+    if let missing = template.variableNames.first(where: { snapshot[$0] == nil }) {
+      throw UndefinedVariableError(name: missing, known: snapshot.keys.sorted())
     }
-    return result + rest
+    return template.render(quoting: quoting) { snapshot[$0] }
+  }
+}
+
+/// A `{{ name }}` whose variable has no value when its command runs (the command that captures
+/// it did not run, or failed).
+public struct UndefinedVariableError: Error, Sendable, CustomStringConvertible {
+  /// The variable.
+  public let name: String
+  /// The variables that have a value.
+  public let known: [String]
+
+  /// `{{ name }} has no value: …`.
+  public var description: String {
+    "{{ \(name) }} has no value: the command that captures it has not run"
+      + (known.isEmpty ? "" : " (set: \(known.joined(separator: ", ")))")
   }
 }
 

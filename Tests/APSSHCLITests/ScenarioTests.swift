@@ -134,7 +134,11 @@ import Testing
     #expect(ok.stdout.contains("hi first"))
     #expect(ok.stdout.contains("third"))
     let failed = await apssh(["--known-hosts", fleet.testbed.knownHostsPath, "-S", path, "--var", "greeting=hi", "--var", "status=5"])
-    #expect(failed.code == 0, "a non-critical failure does not fail the scenario: \(failed.stderr)")
+    // A non-critical failure lets the scenario go on, but the run did not fully succeed: exit 1,
+    // and the failed job is named.
+    #expect(failed.code == 1, "\(failed.stderr)")
+    #expect(failed.stdout.contains("third"))
+    #expect(failed.stderr.contains("second: exit 5"), "\(failed.stderr)")
     let graph = temporaryDirectory() + "/graph.dot"
     let drawn = await apssh(["-S", path, "--var", "greeting=hi", "--var", "status=0", "--graph", graph, "-n"])
     #expect(drawn.code == 0, "\(drawn.stderr)")

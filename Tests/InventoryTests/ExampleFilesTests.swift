@@ -29,8 +29,12 @@ import Testing
     let paths = Self.files(in: "examples/scenarios", extensions: ["yaml", "yml"])
     #expect(paths.count >= 2)
     for path in paths {
-      let scenario = try Scenario.load(path: path, variables: Self.variables)
-      #expect(!scenario.jobs.isEmpty, "\(path)")
+      // demo.yaml runs on the group of a testbed's inventory.
+      let testbed = try Inventory.parse(yaml: "testbed:\n  hosts:\n    127.0.0.[2-9]:\n")
+      let inventory = try Inventory.load(path: repositoryRoot + "/inventories/ranges-and-groups.yaml")
+      let resolver = TargetResolver(inventories: [inventory, testbed], fallbackDirectory: nil)
+      let spec = try ScenarioFile.load(path: path, variables: Self.variables, resolver: resolver)
+      #expect(!spec.jobs.isEmpty, "\(path)")
     }
   }
 

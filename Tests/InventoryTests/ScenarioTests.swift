@@ -1,89 +1,92 @@
 import Foundation
+import SshJobs
 import Testing
 
 @testable import Inventory
 
+/// Scenario files read into run specs: structure, templating, errors with file and line.
 @Suite struct ScenarioTests {
-  @Test func fullExample() throws {
-    let path = repositoryRoot + "/examples/scenarios/every-command.yaml"
-    let scenario = try Scenario.load(path: path)
-    #expect(scenario.nodes.map(\.id) == ["gw", "inner", "here"])
-    #expect(scenario.node("inner")?.kind
-      == .ssh(.init(hostname: "127.0.0.3", username: "apsshuser", port: 22, gateway: "gw")))
-    #expect(scenario.node("here")?.kind == .local)
-    #expect(scenario.jobs.map(\.id) == ["script", "transfer", "ticker", "local"])
+  static let noInventory = TargetResolver(fallbackDirectory: nil)
 
-    let script = try #require(scenario.job("script"))
+  func parse(_ text: String, variables: [String: String] = [:], resolver: TargetResolver = noInventory) throws -> RunSpec {
+    try ScenarioFile.parse(text, path: "s.yaml", variables: variables, resolver: resolver)
+  }
+
+  func job(_ spec: RunSpec, _ name: String) throws -> JobSpec {
+    try #require(spec.jobs.first { $0.name == name })
+  }
+
+  /// The command line of a `Run`.
+  func line(_ command: any Command) -> String? { (command as? Run)?.argv.joined(separator: " ") }
+
+  @Test func fullExample() throws {
+    let spec = try ScenarioFile.load(path: repositoryRoot + "/examples/scenarios/every-command.yaml", resolver: Self.noInventory)
+    #expect(spec.label == "every-command.yaml")
+    #expect(spec.jobs.map(\.name) == ["script", "transfer", "ticker", "ticker", "local"])
+
+    let script = try job(spec, "script")
     #expect(script.label == "run a local script remotely")
     #expect(script.critical == false)
-    #expect(script.commands == [
-      .runScript(.init(script: "examples/scenarios/hello.sh", args: ["one", "two"],
-        includes: ["examples/scenarios/diamond.yaml"])),
-      .runScript(.init(script: "examples/scenarios/hello.sh", args: ["arg1", "arg2"])),
-    ])
+    #expect(script.node.hostname == "127.0.0.3" && script.node.user == "apsshuser" && script.node.port == 22)
+    #expect(script.node.gateway?.hostname == "127.0.0.2")
+    #expect(script.node.name == "inner")
+    let first = try #require(script.commands[0] as? RunScript)
+    #expect(first.localPath == "examples/scenarios/hello.sh" && first.args == ["one", "two"])
+    #expect(first.includes == ["examples/scenarios/diamond.yaml"])
+    let second = try #require(script.commands[1] as? RunScript)
+    #expect(second.args == ["arg1", "arg2"])
 
-    let transfer = try #require(scenario.job("transfer"))
-    #expect(transfer.required == ["script"])
-    #expect(transfer.commands[0] == .push(.init(localPaths: ["examples/scenarios/hello.sh"], remotePath: "/tmp/")))
-    #expect(transfer.commands[1] == .pull(.init(remotePaths: ["/tmp/hello.sh"],
-      localPath: "/tmp/hello.sh.back", preserve: true)))
-    guard case let .run(run) = transfer.commands[2] else {
-      Issue.record("expected a Run")
-      return
-    }
-    #expect(run.commandLine == "cat /tmp/hello.sh")
-    #expect(run.options.allowedExits == [.status(1), .signal("TERM")])
-    #expect(run.options.capture == "content")
+    let transfer = try job(spec, "transfer")
+    #expect(transfer.requires == ["script"])
+    let push = try #require(transfer.commands[0] as? Push)
+    #expect(push.localPaths == ["examples/scenarios/hello.sh"] && push.remotePath == "/tmp/")
+    let pull = try #require(transfer.commands[1] as? Pull)
+    #expect(pull.remotePaths == ["/tmp/hello.sh"] && pull.localPath == "/tmp/hello.sh.back" && pull.preserve)
+    let cat = try #require(transfer.commands[2] as? Run)
+    #expect(cat.argv == ["cat /tmp/hello.sh"])
+    #expect(cat.allowedExits == [.code(1), .signal("TERM")])
+    #expect(cat.capture?.name == "content")
 
-    let ticker = try #require(scenario.job("ticker"))
-    #expect(ticker.target == .hosts("127.0.0.[4:5]"))
-    #expect(ticker.forever)
-    let local = try #require(scenario.job("local"))
+    let tickers = spec.jobs.filter { $0.name == "ticker" }
+    #expect(tickers.map(\.node.hostname) == ["127.0.0.4", "127.0.0.5"])
+    #expect(tickers.map(\.label) == ["ticker@127.0.0.4", "ticker@127.0.0.5"])
+    #expect(tickers.allSatisfy { $0.forever })
+
+    let local = try job(spec, "local")
+    #expect(local.node.kind == .local)
     #expect(local.timeout == .milliseconds(1500))
-    #expect(local.verbose)
-    #expect(local.required == ["transfer"])
-    #expect(local.commands == [.runString(.init(body: "echo $1", args: ["local"]))])
-
-    let hosts = try scenario.hostsByJob(resolver: TargetResolver(fallbackDirectory: nil))
-    #expect(hosts["ticker"]?.map(\.hostname) == ["127.0.0.4", "127.0.0.5"])
+    #expect(local.verbose == true)
+    #expect(local.requires == ["transfer"])
+    let string = try #require(local.commands.first as? RunString)
+    #expect(string.body == "echo $1" && string.args == ["local"])
   }
 
   @Test func templatingWithVars() throws {
-    let path = repositoryRoot + "/examples/scenarios/diamond.yaml"
-    let scenario = try Scenario.load(path: path, variables: ["user": "alice", "window": "4"])
-    #expect(scenario.window == 4)
-    #expect(scenario.timeout == .seconds(120))
-    #expect(scenario.node("first")?.kind == .ssh(.init(hostname: "127.0.0.2", username: "alice")))
-    #expect(scenario.job("prepare")?.target == .hosts("@web"))
-    #expect(scenario.job("join")?.required == ["left", "right"])
-    #expect(scenario.job("join")?.label == "gather on the local box")
-    #expect(scenario.job("right")?.timeout == .seconds(30))
-    guard case let .runString(body)? = scenario.job("left")?.commands.first else {
-      Issue.record("expected a RunString")
-      return
-    }
+    let inventory = try Inventory.load(path: repositoryRoot + "/inventories/ranges-and-groups.yaml")
+    let spec = try ScenarioFile.load(
+      path: repositoryRoot + "/examples/scenarios/diamond.yaml", variables: ["user": "alice", "window": "4"],
+      resolver: TargetResolver(inventories: [inventory], fallbackDirectory: nil))
+    #expect(spec.window == 4)
+    #expect(spec.timeout == .seconds(120))
+    #expect(try job(spec, "left").node.user == "alice")
+    #expect(spec.jobs.filter { $0.name == "prepare" }.count == 4)
+    #expect(try job(spec, "join").requires == ["left", "right"])
+    #expect(try job(spec, "join").label == "gather on the local box")
+    #expect(try job(spec, "right").timeout == .seconds(30))
+    let body = try #require(try job(spec, "left").commands.first as? RunString)
     #expect(body.body.contains("as alice"))
     #expect(body.remoteName == "left.sh")
-    let inventory = try Inventory.load(path: repositoryRoot + "/inventories/ranges-and-groups.yaml")
-    let hosts = try scenario.hostsByJob(resolver: TargetResolver(inventories: [inventory], fallbackDirectory: nil))
-    #expect(hosts["prepare"]?.count == 4)
   }
 
   @Test func undefinedVariable() throws {
     let error = try #require(throws: InventoryError.self) {
-      try Scenario.parse("jobs: []\n\nwindow: {{ size }}\n", path: "s.yaml", variables: ["other": "1"])
+      try parse("jobs: []\n\nwindow: {{ size }}\n", variables: ["other": "1"])
     }
     #expect(error.code == .undefinedVariable)
     #expect(error.line == 3)
-    #expect(error.key == "size")
+    #expect(error.key == "window")
     #expect(error.description.hasPrefix("s.yaml:3:"))
     #expect(error.message.contains("--var size="))
-  }
-
-  @Test func noTemplateMarkersLeftAlone() throws {
-    let text = "jobs:\n  - id: a\n    node: h[1-2]\n    commands:\n      - type: RunString\n        body: 'echo ${#x[@]}'\n"
-    let scenario = try Scenario.parse(text)
-    #expect(scenario.jobs.first?.commands == [.runString(.init(body: "echo ${#x[@]}"))])
   }
 
   static let base = """
@@ -99,8 +102,102 @@ import Testing
 
     """
 
-  func failure(_ extra: String) throws -> InventoryError {
-    try #require(throws: InventoryError.self) { try Scenario.parse(Self.base + extra, path: "s.yaml") }
+  func failure(_ extra: String, variables: [String: String] = [:]) throws -> InventoryError {
+    try #require(throws: InventoryError.self) { try parse(Self.base + extra, variables: variables) }
+  }
+
+  @Test func varValuesArriveByteForByte() throws {
+    // Text-level templating cut values at '#', broke on ': ' and let a newline add jobs.
+    let values = ["a # not a comment", "key: value", "line one\n  - id: injected\n", "it's \"quoted\"", "{{ x }}", ""]
+    for value in values {
+      let spec = try parse(
+        Self.base + "  - id: j2\n    node: n1\n    label: \"{{ v }}\"\n    commands:\n      - type: Run\n"
+          + "        command: echo {{ v }} and {{ v | raw }}\n", variables: ["v": value])
+      #expect(spec.jobs.count == 2, "\(value.debugDescription) added or removed jobs")
+      let job = try job(spec, "j2")
+      #expect(job.label == value.trimmingCharacters(in: .whitespacesAndNewlines) || job.label == nil && value.isEmpty)
+      let command = try #require(job.commands.first as? Run)
+      // The quoted value is one shell word; the raw one is the value itself. A value holding braces
+      // stays literal (`{{ '{{' }}`) so that the command's template reads back to the value.
+      let parsed = try Template(parsing: try #require(line(command)))
+      #expect(parsed.render(quoting: false) { _ in nil } == "echo \(ShellQuoting.quote(value)) and \(value)")
+    }
+  }
+
+  @Test func capturedValuesAreLeftForRunTime() throws {
+    let spec = try parse(
+      Self.base + """
+          - id: j2
+            node: n1
+            required: j1
+            commands:
+              - type: Run
+                command: hostname
+                capture: name
+              - type: Run
+                command: echo {{ name }} {{ name | raw }} {{ greeting }}
+
+        """, variables: ["greeting": "hello world"])
+    let command = try #require(try job(spec, "j2").commands[1] as? Run)
+    #expect(command.argv == ["echo {{ name }} {{ name | raw }} 'hello world'"])
+    #expect(command.variables === spec.variables)
+    spec.variables["name"] = "a b"
+    #expect(try spec.variables.resolve(command.argv[0]) == "echo 'a b' a b 'hello world'")
+  }
+
+  @Test func capturedNameOutsideACommandIsRefused() throws {
+    let error = try failure(
+      "  - id: j2\n    node: n1\n    label: \"{{ out }}\"\n    commands:\n      - type: Run\n        command: x\n"
+        + "        capture: out\n")
+    #expect(error.code == .undefinedVariable)
+    #expect(error.line == 12)
+    #expect(error.message.contains("captured while the scenario runs"))
+  }
+
+  @Test func badPlaceholders() throws {
+    let unclosed = try failure("  - id: j2\n    node: n1\n    commands:\n      - type: Run\n        command: echo {{ x\n")
+    #expect(unclosed.code == .badTemplate)
+    #expect(unclosed.line == 14)
+    #expect(unclosed.message.contains("without its '}}'"))
+    let bad = try failure("  - id: j2\n    node: n1\n    commands:\n      - type: Run\n        command: docker inspect {{.Name}}\n")
+    #expect(bad.code == .badTemplate)
+    #expect(bad.message.contains("{{ '{{' }}"))
+    let literal = try parse(
+      Self.base + "  - id: j2\n    node: n1\n    commands:\n      - type: Run\n        command: \"echo {{ '{{' }}.Name}}\"\n")
+    let command = try #require(try job(literal, "j2").commands.first as? Run)
+    #expect(try literal.variables.resolve(command.argv[0]) == "echo {{.Name}}")
+  }
+
+  @Test func requirementsMayNameLaterJobs() throws {
+    let spec = try parse(
+      Self.base + "  - id: j2\n    node: n1\n    required: [j3]\n    commands: []\n  - id: j3\n    node: n1\n    commands: []\n")
+    #expect(try job(spec, "j2").requires == ["j3"])
+    let selfRequired = try failure("  - id: j2\n    node: n1\n    required: j2\n    commands: []\n")
+    #expect(selfRequired.code == .cycle)
+    #expect(selfRequired.line == 12)
+  }
+
+  @Test func unsupportedAndUnknownKeys() throws {
+    let x11 = try failure("  - id: j2\n    node: n1\n    commands:\n      - type: Run\n        command: xclock\n        x11: true\n")
+    #expect(x11.code == .unsupported)
+    #expect(x11.line == 15)
+    let critical = try #require(throws: InventoryError.self) {
+      try parse("nodes:\n  - id: n\n    hostname: h\n    critical: true\njobs: []\n")
+    }
+    #expect(critical.code == .unknownKey)
+    #expect(critical.line == 4)
+    let top = try #require(throws: InventoryError.self) { try parse("jobs: []\nwindows: 3\n") }
+    #expect(top.code == .unknownKey)
+  }
+
+  @Test func inventoryHostAsNode() throws {
+    let directory = try TempDir()
+    defer { directory.remove() }
+    let path = try directory.write("all:\n  hosts:\n    web1: {ansible_host: 127.0.0.9, ansible_user: alice}\n", to: "inv.yaml")
+    let resolver = TargetResolver(inventories: [try Inventory.load(path: path)], fallbackDirectory: nil)
+    let spec = try parse("jobs:\n  - id: a\n    node: web1\n    commands: []\n", resolver: resolver)
+    #expect(spec.jobs.map(\.node.hostname) == ["127.0.0.9"])
+    #expect(spec.jobs.first?.node.user == "alice")
   }
 
   @Test func unknownJobInRequired() throws {
@@ -149,20 +246,32 @@ import Testing
     #expect(try failure("  - id: j2\n    node: n1\n    timeout: soon\n    commands: []\n").code == .badDuration)
     #expect(try failure("  - id: j2\n    node: n1\n    critical: maybe\n    commands: []\n").code == .badValue)
     #expect(try failure("  - id: j1\n    node: n1\n    commands: []\n").code == .badValue)
-    let noJobs = try #require(throws: InventoryError.self) { try Scenario.parse("nodes: []\n") }
+    let noJobs = try #require(throws: InventoryError.self) { try parse("nodes: []\n") }
     #expect(noJobs.code == .missingField)
-    let badPort = try #require(throws: InventoryError.self) {
-      try Scenario.parse("nodes:\n  a: {hostname: h, port: 0}\njobs: []\n", path: "s.yaml")
-    }
+    let badPort = try #require(throws: InventoryError.self) { try parse("nodes:\n  a: {hostname: h, port: 0}\njobs: []\n") }
     #expect(badPort.code == .badPort)
     #expect(badPort.line == 2)
   }
 
   @Test func badYAMLLine() throws {
-    let error = try #require(throws: InventoryError.self) {
-      try Scenario.parse("jobs:\n  - id: a\n    node: [\n", path: "s.yaml")
-    }
+    let error = try #require(throws: InventoryError.self) { try parse("jobs:\n  - id: a\n    node: [\n") }
     #expect(error.code == .badYAML)
     #expect(error.line != nil)
+  }
+
+  @Test func gateways() throws {
+    let spec = try parse(
+      "nodes:\n  inner: {hostname: 10.0.0.2, gateway: hop}\n  hop: {hostname: 10.0.0.1, username: gw}\n"
+        + "jobs:\n  - id: a\n    node: inner\n    commands: []\n")
+    #expect(spec.jobs.first?.node.gateway?.hostname == "10.0.0.1")
+    #expect(spec.jobs.first?.node.gateway?.user == "gw")
+    let loop = try #require(throws: InventoryError.self) {
+      try parse("nodes:\n  a: {hostname: h1, gateway: b}\n  b: {hostname: h2, gateway: a}\njobs: []\n")
+    }
+    #expect(loop.message.contains("gateway loop"))
+    let local = try #require(throws: InventoryError.self) {
+      try parse("nodes:\n  a: {hostname: h1, gateway: b}\n  b: {localnode: true}\njobs: []\n")
+    }
+    #expect(local.message.contains("must be an SSH node"))
   }
 }

@@ -150,12 +150,17 @@ import Testing
 }
 
 @Suite struct VariablesAndLabelsTests {
-  @Test func variablesRenderDefinedNamesOnly() {
-    let env = Variables(["fetched": "a simple variable", "x": "{{y}}"])
-    #expect(env.render("echo fetched = {{fetched}}") == "echo fetched = a simple variable")
-    #expect(env.render("{{ fetched }}/{{undefined}}/{{x}}") == "a simple variable/{{undefined}}/{{y}}")
+  @Test func variablesRenderDefinedNamesOnly() throws {
+    let env = Variables(["fetched": "a simple variable", "x": "{{y}}", "word": "plain"])
+    // Values are quoted for the shell (one word each), unless `| raw`; a value is never re-read.
+    #expect(env.render("echo fetched = {{fetched}}") == "echo fetched = 'a simple variable'")
+    #expect(env.render("echo {{ fetched | raw }} {{word}}") == "echo a simple variable plain")
+    #expect(env.render("{{ fetched }}/{{undefined}}/{{x}}") == "'a simple variable'/{{ undefined }}/'{{y}}'")
     env["late"] = "now"
     #expect(Run("echo", "{{late}}", variables: env).commandLine == "echo now")
+    // About to run, every placeholder needs a value.
+    #expect(throws: UndefinedVariableError.self) { try env.resolve("echo {{ undefined }}") }
+    #expect(try env.resolve("echo {{late}}") == "echo now")
   }
 
   @Test func allowedExitsMatchCodesAndSignals() {

@@ -40,4 +40,13 @@ public struct ConnectionOptions: ParsableArguments, Sendable {
 
   /// Creates default options.
   public init() {}
+
+  /// Refuses contradictory or out-of-range values (a usage error, exit 2).
+  public func validate() throws {
+    do {
+      try check()
+    } catch {
+      throw ValidationError(error.message)
+    }
+  }
 }

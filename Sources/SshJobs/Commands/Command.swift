@@ -49,12 +49,17 @@ public protocol Command: Sendable {
   var allowedExits: [AllowedExit] { get }
   /// Whether the command reports what it does (`Run: -> …`) through the node's formatter.
   var verbose: Bool { get }
+  /// The command's own time limit; nil to use its job's (``SshJob/commandTimeout``), if any.
+  var timeout: Duration? { get }
   /// Runs the command on `context.node`; returns its exit status. Throws for connection, SFTP and
-  /// local file errors.
+  /// local file errors, and `SshError` `.commandTimeout` when `context.deadline` passes.
   func run(in context: CommandContext) async throws -> ExitStatus
 }
 
 extension Command {
+  /// No limit of its own (commands that have none: their job's applies).
+  public var timeout: Duration? { nil }
+
   /// `label`, else `labelLine`.
   public var displayLabel: String { label ?? labelLine }
 
@@ -82,18 +87,30 @@ public struct CommandError: Error, Sendable, CustomStringConvertible {
   public var description: String { "\(host): \(message)" }
 }
 
-/// What a command gets to run: its node, verbosity, and helpers to run shell commands with their
-/// output routed to the node's formatter (or to a capture).
+/// What a command gets to run: its node, verbosity, deadline, and helpers to run shell commands
+/// with their output routed to the node's formatter (or to a capture).
 public struct CommandContext: Sendable {
   /// The node the command runs on.
   public let node: any CommandNode
   /// Whether the command should report what it does.
   public let verbose: Bool
+  /// When the command must be over (its time limit counted from its start), if it has one.
+  public let deadline: ContinuousClock.Instant?
+  /// The time limit the deadline comes from (for messages).
+  public let timeout: Duration?
 
-  /// Creates a context (SshJob does it for each command).
-  public init(node: any CommandNode, verbose: Bool) {
+  /// Creates a context (SshJob does it for each command, when the command starts).
+  /// - Parameter timeout: the command's time limit, counted from now.
+  public init(node: any CommandNode, verbose: Bool, timeout: Duration? = nil) {
     self.node = node
     self.verbose = verbose
+    self.timeout = timeout
+    deadline = timeout.map { ContinuousClock.now + $0 }
+  }
+
+  /// What is left of the time limit (zero once past), nil without one.
+  public var remaining: Duration? {
+    deadline.map { max(.zero, $0 - ContinuousClock.now) }
   }
 
   /// When verbose, sends `text` to the node's formatter as a message (printed like a stderr line).
@@ -101,14 +118,17 @@ public struct CommandContext: Sendable {
     if verbose { node.formatter.event(.message(text()), from: node.origin) }
   }
 
-  /// Runs `commandLine` on the node: stdout to the node's formatter, or into `capture`; stderr to
-  /// the formatter. Partial last lines are flushed at the end.
+  /// Runs `commandLine` on the node within what is left of the time limit: stdout to the node's
+  /// formatter, or into `capture`; stderr to the formatter. Partial last lines are flushed at the
+  /// end. A remote command cancelled or timed out is stopped (see `SshConnection.execute`).
   public func execute(_ commandLine: String, capture: Capture? = nil) async throws -> ExitStatus {
     let relay = OutputRelay(formatter: node.formatter, origin: node.origin, capturing: capture != nil)
     node.formatter.event(.sessionStarted(command: commandLine), from: node.origin)
     let status: ExitStatus
     do {
-      status = try await node.execute(commandLine) { stream, bytes in relay.receive(bytes[...], stream: stream) }
+      status = try await node.execute(commandLine, timeout: remaining) { stream, bytes in
+        relay.receive(bytes[...], stream: stream)
+      }
     } catch {
       relay.finish()
       throw error
@@ -117,6 +137,29 @@ public struct CommandContext: Sendable {
     node.formatter.event(.sessionEnded(command: commandLine), from: node.origin)
     capture?.store(captured)
     return status
+  }
+
+  /// Runs `body` within what is left of the time limit; past it, `body` is cancelled and an
+  /// `SshError` `.commandTimeout` naming `what` is thrown (for commands that are not one remote
+  /// process: transfers, script installation).
+  @discardableResult
+  public func withinTimeLimit<T: Sendable>(_ what: String, _ body: @escaping @Sendable () async throws -> T)
+    async throws -> T
+  {
+    guard let deadline, let timeout else { return try await body() }
+    let host = node.userHost
+    return try await withThrowingTaskGroup(of: T?.self) { group in
+      group.addTask { try await body() }
+      group.addTask {
+        try await Task.sleep(until: deadline, clock: .continuous)
+        return nil
+      }
+      defer { group.cancelAll() }
+      guard let first = try await group.next(), let value = first else {
+        throw SshError(.commandTimeout, host: host, "timed out after \(timeout): \(what)")
+      }
+      return value
+    }
   }
 
   /// The node's SSH connection, connected (for SFTP); throws a `CommandError` on a `LocalNode`.

@@ -16,13 +16,15 @@ public struct Pull: Command {
   public var label: String?
   /// Whether to report what happens.
   public var verbose: Bool
+  /// The time limit of the transfer; nil for its job's.
+  public var timeout: Duration?
   /// Always empty: a copy either works or throws.
   public var allowedExits: [AllowedExit] { [] }
 
   /// Creates the command.
   public init(
     remotePaths: [String], localPath: String, recursive: Bool = false, preserve: Bool = false, label: String? = nil,
-    verbose: Bool = false
+    verbose: Bool = false, timeout: Duration? = nil
   ) {
     self.remotePaths = remotePaths
     self.localPath = localPath
@@ -30,6 +32,7 @@ public struct Pull: Command {
     self.preserve = preserve
     self.label = label
     self.verbose = verbose
+    self.timeout = timeout
   }
 
   /// `Pull: a into dir` or `Pull: a ... (3 total) into dir`.
@@ -39,7 +42,9 @@ public struct Pull: Command {
   public func run(in context: CommandContext) async throws -> ExitStatus {
     let connection = try await context.sshConnection(for: "Pull")
     context.message("Pull: remotepaths=\(remotePaths), localpath=\(localPath)")
-    try await connection.get(remotePaths, to: localPath, recursive: recursive, preserve: preserve)
+    try await context.withinTimeLimit(labelLine) { [self] in
+      try await connection.get(remotePaths, to: localPath, recursive: recursive, preserve: preserve)
+    }
     context.message("Pull done")
     return .code(0)
   }

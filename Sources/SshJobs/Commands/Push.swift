@@ -16,13 +16,15 @@ public struct Push: Command {
   public var label: String?
   /// Whether to report what happens.
   public var verbose: Bool
+  /// The time limit of the transfer; nil for its job's.
+  public var timeout: Duration?
   /// Always empty: a copy either works or throws.
   public var allowedExits: [AllowedExit] { [] }
 
   /// Creates the command.
   public init(
     localPaths: [String], remotePath: String, recursive: Bool = false, preserve: Bool = false, label: String? = nil,
-    verbose: Bool = false
+    verbose: Bool = false, timeout: Duration? = nil
   ) {
     self.localPaths = localPaths
     self.remotePath = remotePath
@@ -30,6 +32,7 @@ public struct Push: Command {
     self.preserve = preserve
     self.label = label
     self.verbose = verbose
+    self.timeout = timeout
   }
 
   /// `Push: a onto dir` or `Push: a ... (3 total) onto dir`.
@@ -39,7 +42,9 @@ public struct Push: Command {
   public func run(in context: CommandContext) async throws -> ExitStatus {
     let connection = try await context.sshConnection(for: "Push")
     context.message("Push: localpaths=\(localPaths), remotepath=\(remotePath)")
-    try await connection.put(localPaths, to: remotePath, recursive: recursive, preserve: preserve)
+    try await context.withinTimeLimit(labelLine) { [self] in
+      try await connection.put(localPaths, to: remotePath, recursive: recursive, preserve: preserve)
+    }
     context.message("Push done")
     return .code(0)
   }

@@ -29,13 +29,29 @@ struct RemoteScript: Sendable {
 
   static let workdir = ".apssh-remote"
 
-  func argsLine(rendered: Bool) -> String {
+  /// The arguments as a line, with the variables known now (for labels).
+  var argsLine: String {
     let line = args.joined(separator: " ")
-    guard rendered, let variables = variables ?? capture?.variables else { return line }
-    return variables.render(line)
+    return (variables ?? capture?.variables)?.render(line) ?? line
+  }
+
+  /// `text` with every placeholder replaced, for the script about to run.
+  private func resolved(_ text: String, _ context: CommandContext) throws -> String {
+    guard let variables = variables ?? capture?.variables else { return text }
+    do {
+      return try variables.resolve(text)
+    } catch {
+      throw CommandError(host: context.node.userHost, "\(kind) \(name): \(error)")
+    }
   }
 
   func run(in context: CommandContext) async throws -> ExitStatus {
+    let arguments = try resolved(args.joined(separator: " "), context)
+    let source: Source
+    switch self.source {
+    case .file(let path): source = .file(path)
+    case .body(let body): source = .body(try resolved(body, context))
+    }
     let unique = name + "-" + randomSuffix()
     let directory = includes.isEmpty ? Self.workdir : Self.workdir + "/" + unique + ".d"
     let scriptPath = directory + "/" + (includes.isEmpty ? unique : name)
@@ -46,28 +62,30 @@ struct RemoteScript: Sendable {
       }
       if access(local, X_OK) != 0 { prefix = "chmod u+x \(scriptPath) && " }
     }
+    for include in includes where access(include, R_OK) != 0 {
+      throw CommandError(host: context.node.userHost, "include file \(include) not found")
+    }
     if let ssh = context.node as? SshNode {
-      let connection = try await ssh.connectedForSftp()
-      try await connection.makeDirectory("~/" + directory)
-      switch source {
-      case .file(let local):
-        try await connection.put([local], to: "~/" + scriptPath)
-      case .body(let body):
-        context.message("RunString: pushing script into \(scriptPath)")
-        try await connection.writeFile(body, to: "~/" + scriptPath, mode: 0o755)
-      }
-      for include in includes {
-        guard access(include, R_OK) == 0 else {
-          throw CommandError(host: context.node.userHost, "include file \(include) not found")
+      let includes = self.includes
+      try await context.withinTimeLimit("installing \(name)") {
+        let connection = try await ssh.connectedForSftp()
+        try await connection.makeDirectory("~/" + directory)
+        switch source {
+        case .file(let local):
+          try await connection.put([local], to: "~/" + scriptPath)
+        case .body(let body):
+          context.message("RunString: pushing script into \(scriptPath)")
+          try await connection.writeFile(body, to: "~/" + scriptPath, mode: 0o755)
         }
-        context.message("RunLocalStuff: pushing include \(include) in \(directory)")
-        try await connection.put([include], to: "~/" + directory + "/")
+        for include in includes {
+          context.message("RunLocalStuff: pushing include \(include) in \(directory)")
+          try await connection.put([include], to: "~/" + directory + "/")
+        }
       }
     } else {
-      try installLocally(directory: directory, scriptPath: scriptPath, context: context)
+      try installLocally(source, directory: directory, scriptPath: scriptPath, context: context)
       prefix = ""
     }
-    let arguments = argsLine(rendered: true)
     let runner = context.verbose ? "bash -x " : ""
     let home = context.node is SshNode ? "" : localHome() + "/"
     let command = prefix + runner + home + scriptPath + (arguments.isEmpty ? "" : " " + arguments)
@@ -77,7 +95,7 @@ struct RemoteScript: Sendable {
     return status
   }
 
-  private func installLocally(directory: String, scriptPath: String, context: CommandContext) throws {
+  private func installLocally(_ source: Source, directory: String, scriptPath: String, context: CommandContext) throws {
     let home = localHome()
     let manager = FileManager.default
     do {

@@ -21,21 +21,25 @@ public struct RunScript: Command {
   public var variables: Variables?
   /// Whether to report what happens (and run through `bash -x`).
   public var verbose: Bool
+  /// The time limit of the command (installing and running the script); nil for its job's.
+  public var timeout: Duration?
 
   /// Creates the command.
   public init(
     _ localPath: String, _ args: String..., includes: [String] = [], label: String? = nil,
-    allowedExits: [AllowedExit] = [], capture: Capture? = nil, variables: Variables? = nil, verbose: Bool = false
+    allowedExits: [AllowedExit] = [], capture: Capture? = nil, variables: Variables? = nil, verbose: Bool = false,
+    timeout: Duration? = nil
   ) {
     self.init(
       localPath: localPath, args: args, includes: includes, label: label, allowedExits: allowedExits,
-      capture: capture, variables: variables, verbose: verbose)
+      capture: capture, variables: variables, verbose: verbose, timeout: timeout)
   }
 
   /// Creates the command with an array of arguments.
   public init(
     localPath: String, args: [String], includes: [String] = [], label: String? = nil,
-    allowedExits: [AllowedExit] = [], capture: Capture? = nil, variables: Variables? = nil, verbose: Bool = false
+    allowedExits: [AllowedExit] = [], capture: Capture? = nil, variables: Variables? = nil, verbose: Bool = false,
+    timeout: Duration? = nil
   ) {
     self.localPath = localPath
     self.args = args
@@ -45,6 +49,7 @@ public struct RunScript: Command {
     self.capture = capture
     self.variables = variables
     self.verbose = verbose
+    self.timeout = timeout
   }
 
   private var script: RemoteScript {
@@ -54,7 +59,7 @@ public struct RunScript: Command {
   }
 
   /// `RunScript: <script name> <args>`.
-  public var labelLine: String { "RunScript: \(baseName(localPath)) \(script.argsLine(rendered: false))" }
+  public var labelLine: String { "RunScript: \(baseName(localPath)) \(script.argsLine)" }
 
   /// Installs and runs the script.
   public func run(in context: CommandContext) async throws -> ExitStatus {

@@ -22,21 +22,25 @@ public struct RunString: Command {
   public var variables: Variables?
   /// Whether to report what happens (and run through `bash -x`).
   public var verbose: Bool
+  /// The time limit of the command (installing and running the script); nil for its job's.
+  public var timeout: Duration?
 
   /// Creates the command.
   public init(
     _ body: String, _ args: String..., remoteName: String? = nil, includes: [String] = [], label: String? = nil,
-    allowedExits: [AllowedExit] = [], capture: Capture? = nil, variables: Variables? = nil, verbose: Bool = false
+    allowedExits: [AllowedExit] = [], capture: Capture? = nil, variables: Variables? = nil, verbose: Bool = false,
+    timeout: Duration? = nil
   ) {
     self.init(
       body: body, args: args, remoteName: remoteName, includes: includes, label: label, allowedExits: allowedExits,
-      capture: capture, variables: variables, verbose: verbose)
+      capture: capture, variables: variables, verbose: verbose, timeout: timeout)
   }
 
   /// Creates the command with an array of arguments.
   public init(
     body: String, args: [String], remoteName: String? = nil, includes: [String] = [], label: String? = nil,
-    allowedExits: [AllowedExit] = [], capture: Capture? = nil, variables: Variables? = nil, verbose: Bool = false
+    allowedExits: [AllowedExit] = [], capture: Capture? = nil, variables: Variables? = nil, verbose: Bool = false,
+    timeout: Duration? = nil
   ) {
     self.body = body
     self.args = args
@@ -47,12 +51,12 @@ public struct RunString: Command {
     self.capture = capture
     self.variables = variables
     self.verbose = verbose
+    self.timeout = timeout
   }
 
   private var script: RemoteScript {
-    let text = (variables ?? capture?.variables)?.render(body) ?? body
-    return RemoteScript(
-      source: .body(text), name: remoteName.map(baseName) ?? "script", args: args, includes: includes,
+    RemoteScript(
+      source: .body(body), name: remoteName.map(baseName) ?? "script", args: args, includes: includes,
       capture: capture, variables: variables, kind: "RunString")
   }
 
@@ -67,7 +71,7 @@ public struct RunString: Command {
     } else {
       shown = "??? empty body ???"
     }
-    return "RunString: \(shown) \(script.argsLine(rendered: false))"
+    return "RunString: \(shown) \(script.argsLine)"
   }
 
   /// Installs and runs the script.

@@ -29,6 +29,8 @@ public enum FormatterEvent: Sendable, Equatable {
   case authenticated
   /// The connection could not be established (always reported, on stderr).
   case connectionFailed(reason: String)
+  /// A connection attempt failed and another one follows (reported when verbose).
+  case connectionRetrying(reason: String)
   /// The connection was closed.
   case connectionClosed
   /// A command starts on its own channel (or local process).

@@ -100,6 +100,8 @@ open class TemplateFormatter: OutputFormatter, @unchecked Sendable {
     case .connectionFailed(let reason):
       let failure = "Connection failed to \(userHost) : \(reason)"
       return verbose ? failure + "\n" + "\(separator) Connection failed to \(userHost)" : failure
+    case .connectionRetrying(let reason) where verbose:
+      return "\(separator) Connection attempt failed to \(userHost) : \(reason); retrying"
     case .connecting(let direct) where verbose:
       return "\(separator) Connecting (\(direct ? "direct" : "tunnelled")) to \(userHost)"
     case .authenticated where verbose:
