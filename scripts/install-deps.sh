@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the project needs, only those missing; sudo only when not root.
 set -euo pipefail
-packages=(pkg-config libssh2-1-dev libssl-dev openssh-server openssh-client graphviz "$@")
+# fish, tcsh and zsh: the tests check that remote commands can be stopped whatever the login shell.
+packages=(pkg-config libssh2-1-dev libssl-dev openssh-server openssh-client graphviz fish tcsh zsh "$@")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -50,6 +50,12 @@ final class AsyncGate: Sendable {
     }
   }
 
+  /// The tasks waiting for a permit now (for tests).
+  var waiterCount: Int { state.withLock { $0.waiters.count } }
+
+  /// The permits free now (for tests).
+  var freePermits: Int { state.withLock { $0.permits } }
+
   /// Gives a permit back, or hands it to the oldest waiter.
   func release() {
     let next = state.withLock { state -> CheckedContinuation<Void, any Error>? in

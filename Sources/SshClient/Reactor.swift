@@ -25,7 +25,7 @@ final class Reactor: Sendable {
   }
 
   /// Why a waiter was resumed.
-  enum Wakeup: Sendable {
+  enum Wakeup: Sendable, Equatable {
     /// The descriptor is ready (or in error) in a requested direction.
     case ready
     /// Another task made progress on the descriptor.
@@ -110,6 +110,11 @@ final class Reactor: Sendable {
     event.events = events
     event.data.fd = fd
     return epoll_ctl(epollFD, operation, fd, &event) == 0 ? 0 : errno
+  }
+
+  /// How many tasks wait on `fd` now (for tests).
+  func waiterCount(fd: Int32) -> Int {
+    state.withLock { $0.descriptors[fd]?.waiters.count ?? 0 }
   }
 
   /// The progress generation of `fd`: read it before an operation that may return `EAGAIN`.

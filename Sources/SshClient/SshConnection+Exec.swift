@@ -76,7 +76,7 @@ extension SshConnection {
     timeout: Duration?, report: inout ProcessGroupReport?, output: @Sendable (OutputChunk) async -> Void
   ) async throws -> ExitStatus {
     let timeoutError = SshError(
-      .commandTimeout, host: label, "command timed out after \(timeout.map { "\($0)" } ?? "?"): \(shown)")
+      .commandTimeout, host: label, "command timed out after \(timeout.map(\.compactDescription) ?? "?"): \(shown)")
     if pty {
       try await drive(deadline: deadline, timeout: timeoutError) { () throws -> Void? in
         let rc = libssh2_channel_request_pty_ex(channel, "xterm", 5, nil, 0, 200, 50, 0, 0)

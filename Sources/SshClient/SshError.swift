@@ -66,3 +66,23 @@ public struct SshError: Error, Sendable, CustomStringConvertible {
   /// `host: message`.
   public var description: String { "\(host): \(message)" }
 }
+
+extension Duration {
+  /// A short text for messages: `250ms`, `1.5s`, `2m`, `1h30m`.
+  public var compactDescription: String {
+    let (seconds, attoseconds) = components
+    let milliseconds = seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    if milliseconds < 1000 { return "\(milliseconds)ms" }
+    if milliseconds % 1000 != 0 || seconds < 60 {
+      let tenths = Double(milliseconds) / 1000
+      return tenths == tenths.rounded() ? "\(Int(tenths))s" : "\(tenths)s"
+    }
+    var text = ""
+    var rest = seconds
+    for (unit, size) in [("h", Int64(3600)), ("m", Int64(60)), ("s", Int64(1))] where rest >= size {
+      text += "\(rest / size)\(unit)"
+      rest %= size
+    }
+    return text
+  }
+}

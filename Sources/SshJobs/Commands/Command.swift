@@ -129,6 +129,12 @@ public struct CommandContext: Sendable {
       status = try await node.execute(commandLine, timeout: remaining) { stream, bytes in
         relay.receive(bytes[...], stream: stream)
       }
+    } catch let error as SshError where error.code == .commandTimeout {
+      relay.finish()
+      // Named with the command's own limit, not what was left of it when the command started.
+      throw SshError(
+        .commandTimeout, host: error.host,
+        "command timed out after \(timeout.map(\.compactDescription) ?? "?"): \(commandLine)")
     } catch {
       relay.finish()
       throw error
@@ -156,7 +162,7 @@ public struct CommandContext: Sendable {
       }
       defer { group.cancelAll() }
       guard let first = try await group.next(), let value = first else {
-        throw SshError(.commandTimeout, host: host, "timed out after \(timeout): \(what)")
+        throw SshError(.commandTimeout, host: host, "timed out after \(timeout.compactDescription): \(what)")
       }
       return value
     }
