@@ -46,8 +46,14 @@ public final class LocalNode: CommandNode {
   private static func run(
     _ commandLine: String, output: @escaping @Sendable (OutputChunk.Stream, [UInt8]) async -> Void
   ) async throws -> ExitStatus {
+    // A process group of its own, stopped whole (TERM, then KILL 2 s later) when cancelled or
+    // timed out, as a remote command's is.
+    var options = PlatformOptions()
+    options.processGroupID = 0
+    options.teardownSequence = [.gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: .seconds(2))]
     let result = try await Subprocess.run(
-      .path("/bin/sh"), arguments: ["-c", commandLine], input: .none, output: .sequence, error: .sequence
+      .path("/bin/sh"), arguments: ["-c", commandLine], platformOptions: options, input: .none, output: .sequence,
+      error: .sequence
     ) { execution in
       try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask {
@@ -65,6 +71,9 @@ public final class LocalNode: CommandNode {
         try await group.waitForAll()
       }
     }
+    // Cancelled, the process was stopped (see above) and ended with a signal: that is not its
+    // status, the caller gave up on it.
+    try Task.checkCancellation()
     switch result.terminationStatus {
     case .exited(let code): return .code(code)
     case .signaled(let signal): return .signal(signalName(signal))
