@@ -92,7 +92,9 @@ final class ChildProcess: @unchecked Sendable {
   private let outPath = temporaryDirectory("child") + "/out"
   private let errPath: String
 
-  init(_ executable: String, _ arguments: [String], directory: String = packageRoot) throws {
+  init(
+    _ executable: String, _ arguments: [String], directory: String = packageRoot, environment: [String: String]? = nil
+  ) throws {
     errPath = outPath + ".err"
     _ = FileManager.default.createFile(atPath: outPath, contents: nil)
     _ = FileManager.default.createFile(atPath: errPath, contents: nil)
@@ -102,6 +104,7 @@ final class ChildProcess: @unchecked Sendable {
     process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
     process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
     process.standardInput = FileHandle.nullDevice
+    if let environment { process.environment = environment }
   }
 
   /// Starts the process; `finished` resumes when it exits.
@@ -125,7 +128,9 @@ final class ChildProcess: @unchecked Sendable {
   }
 
   /// Runs to the end.
-  static func run(_ executable: String, _ arguments: [String]) async throws -> CLIResult {
-    try await ChildProcess(executable, arguments).start().value
+  static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) async throws
+    -> CLIResult
+  {
+    try await ChildProcess(executable, arguments, environment: environment).start().value
   }
 }
