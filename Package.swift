@@ -6,9 +6,10 @@ let strict: [SwiftSetting] = [
   .enableUpcomingFeature("ExistentialAny"),
 ]
 
+// Linux only: SshClient's reactor is an epoll loop, and the tools, tests and testbeds use Linux's
+// /proc, posix_spawn flags and Debian's libssh2 1.10. No other platform is declared.
 let package = Package(
   name: "apssh-swift",
-  platforms: [.macOS(.v15)],
   products: [
     .library(name: "AsyncJobs", targets: ["AsyncJobs"]),
     .library(name: "SshClient", targets: ["SshClient"]),
@@ -33,7 +34,7 @@ let package = Package(
     // libssh2, through pkg-config (Debian: libssh2-1-dev).
     .systemLibrary(
       name: "CLibSSH2", pkgConfig: "libssh2",
-      providers: [.apt(["libssh2-1-dev"]), .brew(["libssh2"])]),
+      providers: [.apt(["libssh2-1-dev"])]),
     .target(name: "SshClient", dependencies: ["CLibSSH2"], swiftSettings: strict),
 
     // Jobs running command sequences on SSH nodes (and the local host), formatters, topology.
