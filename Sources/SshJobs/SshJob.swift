@@ -10,9 +10,10 @@ import Synchronization
 /// when all succeeded). Connection, SFTP and local file errors are thrown whatever `critical` says.
 ///
 /// The job registers with its node when its scheduler's run starts (`prepareForRun()`, or at the
-/// start of `run()` for a job run on its own); its `shutdown()` (called by its scheduler at the
-/// end of the run) releases the node, which closes its connection when no job uses it any more
-/// (see `SshNode`), unless `keepConnection` is set.
+/// start of `run()` for a job run on its own), and releases it as soon as its commands are over
+/// (or in `shutdown()`, called by its scheduler at the end of the run, for a job that never ran):
+/// the node closes its connection when no job of the run may use it any more (see `SshNode`),
+/// unless `keepConnection` is set. So a jobs window bounds the connections open at once.
 public final class SshJob: AbstractJob, @unchecked Sendable {
   /// Where the commands run.
   public let node: any CommandNode
@@ -80,6 +81,19 @@ public final class SshJob: AbstractJob, @unchecked Sendable {
   ///   non-critical job.
   public override func run() async throws -> (any Sendable)? {
     register()  // no-op under a scheduler (prepareForRun did it); needed for a job run on its own
+    do {
+      let status = try await runCommands()
+      await releaseNode()
+      return status
+    } catch {
+      // The node is let go as soon as the job is over, however it ends: its connection closes
+      // when no other job of the run may use it (so a jobs window bounds open connections too).
+      await releaseNode()
+      throw error
+    }
+  }
+
+  private func runCommands() async throws -> ExitStatus {
     var overall = ExitStatus.code(0)
     for (index, command) in commands.enumerated() {
       try Task.checkCancellation()
@@ -102,8 +116,11 @@ public final class SshJob: AbstractJob, @unchecked Sendable {
   /// connection an outer job still needs, and a job that never gets to run holds nothing.
   public override func prepareForRun() { register() }
 
-  /// Releases the node (its connection closes when no job uses it any more).
-  public override func shutdown() async {
+  /// Releases the node if the job still holds it (a job that never ran, or was stopped).
+  public override func shutdown() async { await releaseNode() }
+
+  /// Lets the node go (its connection closes when no job uses it any more); once per registration.
+  private func releaseNode() async {
     let release = registered.withLock { registered in
       defer { registered = false }
       return registered

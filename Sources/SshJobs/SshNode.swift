@@ -9,11 +9,11 @@ import Synchronization
 /// connections. The connection's events (attempts, failures, closing) go to the node's formatter.
 ///
 /// **Closing.** A node counts the jobs that use it (an `SshJob` registers with its node when its
-/// scheduler's run starts). `SshJob.shutdown()`, which a
-/// scheduler calls at the end of its run, releases the node; the connection is closed when the last
-/// job is released, unless one of them asked `keepConnection`. A node behind a gateway counts as a
-/// user of the gateway while it has jobs, so a gateway closes after every node behind it. A node
-/// used again after closing reconnects. `closeConnections(in:)` or `close()` close explicitly.
+/// scheduler's run starts, and lets it go as soon as its commands are over); the connection is
+/// closed when the last one lets go, unless one of them asked `keepConnection`. A node behind a
+/// gateway counts as a user of the gateway while it has jobs, so a gateway closes after every node
+/// behind it. A node used again after closing reconnects. `closeConnections(in:)` or `close()`
+/// close explicitly.
 public final class SshNode: CommandNode {
   /// The host name or address, as given (resolved on the gateway's side when there is one).
   public let hostname: String

@@ -1,5 +1,6 @@
 import Foundation
 import Testbed
+import SshClient
 import Testing
 
 @testable import SshJobs
@@ -55,7 +56,9 @@ import Testing
 
   /// Builds the nodes and jobs of `topology` on `testbed` (hosts reused across nodes, as the
   /// reference does with one host).
-  private func build(_ topology: Topology, on testbed: Testbed, keep: Bool) -> (jobs: [SshJob], nodes: [SshNode]) {
+  private func build(_ topology: Topology, on testbed: Testbed, keep: Bool, probe: (any Command)? = nil)
+    -> (jobs: [SshJob], nodes: [SshNode])
+  {
     var jobs: [SshJob] = []
     var nodes: [SshNode] = []
     var hostIndex = 0
@@ -70,7 +73,8 @@ import Testing
         let node = Fleet.node(testbed, nextHost(), gateway: gateway)
         nodes.append(node)
         for index in 0..<topology.jobs {
-          jobs.append(SshJob(node: node, command: "echo hop \(index)", keepConnection: keep))
+          let commands: [any Command] = [Run("echo hop \(index)")] + (probe.map { [$0] } ?? [])
+          jobs.append(SshJob(node: node, commands: commands, keepConnection: keep))
         }
       }
     }
@@ -85,26 +89,25 @@ import Testing
     #expect(established(testbed) == 0)
     for topology in Self.topologies {
       for packing in Self.packings {
-        // Without keepConnection: all open while the jobs run, all closed when run() returns.
-        let (jobs, _) = build(topology, on: testbed, keep: false)
+        // Without keepConnection: all open while the jobs run (sampled once every job has reached
+        // its probe, holding its node), all closed when run() returns.
         let seen = SeenCount()
-        if case .flat = packing {
-          let probe = Job(label: "probe", requires: jobs) { seen.set(testbed.establishedConnections()) }
-          let scheduler = packing.scheduler(jobs, probe: probe)
-          #expect(try await scheduler.run(), "\(topology) \(packing) \(scheduler.debrief())")
-          #expect(seen.value == topology.expected, "\(topology) \(packing): open while running")
-        } else {
-          #expect(try await packing.scheduler(jobs).run(), "\(topology) \(packing)")
+        let barrier = Barrier(count: topology.gateways.clamped(min: 1) * topology.nodes * topology.jobs) {
+          seen.set(testbed.establishedConnections())
         }
+        let (jobs, _) = build(topology, on: testbed, keep: false, probe: BarrierProbe(barrier: barrier))
+        let scheduler = packing.scheduler(jobs)
+        #expect(try await scheduler.run(), "\(topology) \(packing) \(scheduler.debrief())")
+        #expect(seen.value == topology.expected, "\(topology) \(packing): open while running")
         #expect(
           await Fleet.eventually { established(testbed) == 0 }, "\(topology) \(packing): closed after run()")
 
         // With keepConnection: still open after run(), closed by closeConnections(in:).
         let kept = build(topology, on: testbed, keep: true)
-        let scheduler = packing.scheduler(kept.jobs)
-        #expect(try await scheduler.run(), "\(topology) \(packing) kept")
+        let keeping = packing.scheduler(kept.jobs)
+        #expect(try await keeping.run(), "\(topology) \(packing) kept")
         #expect(established(testbed) == topology.expected, "\(topology) \(packing): kept open")
-        await closeConnections(in: scheduler)
+        await closeConnections(in: keeping)
         #expect(await Fleet.eventually { established(testbed) == 0 }, "\(topology) \(packing): closed")
         for node in kept.nodes { #expect(await !node.connection.isConnected) }
       }
@@ -118,12 +121,13 @@ import Testing
     for keep in [false, true] {
       var nodes: [SshNode] = []
       for index in 0..<4 { nodes.append(Fleet.node(testbed, index, gateway: nodes.last)) }
-      let jobs = nodes.map { node in
-        SshJob(node: node, command: Run("echo depth \(node.distance)", capture: nil), keepConnection: keep)
-      }
       let seen = SeenCount()
-      let probe = Job(label: "probe", requires: jobs) { seen.set(testbed.establishedConnections()) }
-      let scheduler = Scheduler(jobs + [probe], timeout: .seconds(30), critical: false)
+      let barrier = Barrier(count: nodes.count) { seen.set(testbed.establishedConnections()) }
+      let jobs = nodes.map { node in
+        SshJob(
+          node: node, commands: [Run("echo depth \(node.distance)"), BarrierProbe(barrier: barrier)], keepConnection: keep)
+      }
+      let scheduler = Scheduler(jobs, timeout: .seconds(30), critical: false)
       #expect(try await scheduler.run())
       #expect(seen.value == 4)
       #expect(nodes.map(\.distance) == [1, 2, 3, 4])
@@ -134,6 +138,34 @@ import Testing
       #expect(await Fleet.eventually { established(testbed) == 0 })
       for job in jobs { #expect(job.exitStatus == .code(0)) }
     }
+  }
+
+  /// A node's connection closes as soon as its last job is done (not at the end of the run), so a
+  /// jobs window bounds the connections open at once; a node that a later job still needs stays.
+  @Test func windowBoundsConnections() async throws {
+    let testbed = try await Testbed.start(hosts: 6)
+    defer { testbed.stopSynchronously() }
+    let nodes = (0..<6).map { Fleet.node(testbed, $0) }
+    let most = SeenCount()
+    most.set(0)
+    let jobs = nodes.map { node in
+      SshJob(node: node, commands: [Run("echo on"), Sample { 
+        var open = 0
+        for node in nodes where await node.connection.isConnected { open += 1 }
+        most.raise(to: open)
+      }])
+    }
+    #expect(try await Scheduler(jobs, jobsWindow: 2, timeout: .seconds(60), critical: false).run())
+    // Each job samples while it holds its node: the nodes of finished jobs are closed already.
+    #expect(most.value >= 1 && most.value <= 2, "at most the window's connections at once: \(most.value)")
+    #expect(await Fleet.eventually { established(testbed) == 0 })
+
+    // A node with a job to come is not closed between its jobs.
+    let first = SshJob(node: nodes[0], command: "true")
+    let between = SshJob(node: nodes[1], command: "true").requires(first)
+    let again = SshJob(node: nodes[0], command: "true").requires(between)
+    #expect(try await Scheduler(first, between, again, timeout: .seconds(60), critical: false).run())
+    #expect(await nodes[0].connection.connectionCount == 2, "one more connection in this run, not two")
   }
 
   /// The nested-scheduler trap: an inner scheduler's end must not close a connection an outer job
@@ -169,10 +201,64 @@ import Testing
   }
 }
 
+extension Int {
+  fileprivate func clamped(min lowest: Int) -> Int { Swift.max(self, lowest) }
+}
+
+/// Lets tasks through once `count` of them arrived; the last one runs `onLast` first.
+actor Barrier {
+  private let count: Int
+  private let onLast: @Sendable () -> Void
+  private var waiting: [CheckedContinuation<Void, Never>] = []
+
+  init(count: Int, onLast: @escaping @Sendable () -> Void) {
+    self.count = count
+    self.onLast = onLast
+  }
+
+  func arriveAndWait() async {
+    if waiting.count + 1 == count {
+      onLast()
+      for waiter in waiting { waiter.resume() }
+      waiting = []
+      return
+    }
+    await withCheckedContinuation { waiting.append($0) }
+  }
+}
+
+/// A command that waits at a barrier: its job holds its node until every job got there.
+struct BarrierProbe: Command {
+  let barrier: Barrier
+  var label: String? { "probe" }
+  var labelLine: String { "probe" }
+  var allowedExits: [AllowedExit] { [] }
+  var verbose: Bool { false }
+  func run(in context: CommandContext) async throws -> SshClient.ExitStatus {
+    await barrier.arriveAndWait()
+    return .code(0)
+  }
+}
+
 /// A value set by a probe job.
 final class SeenCount: @unchecked Sendable {
   private let lock = NSLock()
   private var stored = -1
   func set(_ value: Int) { lock.withLock { stored = value } }
+  func raise(to value: Int) { lock.withLock { stored = max(stored, value) } }
   var value: Int { lock.withLock { stored } }
+}
+
+/// A command that runs a closure (a probe) and succeeds.
+struct Sample: Command {
+  let body: @Sendable () async -> Void
+  init(_ body: @escaping @Sendable () async -> Void) { self.body = body }
+  var label: String? { "sample" }
+  var labelLine: String { "sample" }
+  var allowedExits: [AllowedExit] { [] }
+  var verbose: Bool { false }
+  func run(in context: CommandContext) async throws -> SshClient.ExitStatus {
+    await body()
+    return .code(0)
+  }
 }
