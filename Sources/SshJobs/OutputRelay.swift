@@ -3,7 +3,14 @@ import Synchronization
 
 /// Splits the output chunks of one command into lines per stream and hands whole lines to a
 /// formatter (a partial last line is flushed by `finish()`), or keeps stdout for a capture.
+///
+/// Memory is bounded: a line longer than ``longestLine`` is handed over in pieces of that size
+/// (formatters that prefix lines print each piece as a line of its own; raw ones pass the bytes
+/// unchanged), so a command that prints hundreds of megabytes without a newline costs no more.
 final class OutputRelay: Sendable {
+  /// The most bytes of one line held while waiting for its newline.
+  static let longestLine = 64 * 1024
+
   private struct State {
     var pendingOut: [UInt8] = []
     var pendingErr: [UInt8] = []
@@ -29,7 +36,11 @@ final class OutputRelay: Sendable {
         return
       }
       guard let lastNewline = bytes.lastIndex(of: 0x0A) else {
-        if stream == .stdout { state.pendingOut.append(contentsOf: bytes) } else { state.pendingErr.append(contentsOf: bytes) }
+        if stream == .stdout {
+          Self.hold(bytes, in: &state.pendingOut, stream: stream, to: formatter, from: origin)
+        } else {
+          Self.hold(bytes, in: &state.pendingErr, stream: stream, to: formatter, from: origin)
+        }
         return
       }
       let complete = bytes[bytes.startIndex...lastNewline]
@@ -42,6 +53,20 @@ final class OutputRelay: Sendable {
     }
   }
 
+  /// Keeps a piece of a line; hands over what reaches ``longestLine``.
+  private static func hold(
+    _ bytes: ArraySlice<UInt8>, in pending: inout [UInt8], stream: OutputChunk.Stream, to formatter: any OutputFormatter,
+    from origin: OutputOrigin
+  ) {
+    pending.append(contentsOf: bytes)
+    var start = 0
+    while pending.count - start >= longestLine {
+      formatter.lines(pending[start..<(start + longestLine)], stream: stream, from: origin)
+      start += longestLine
+    }
+    if start > 0 { pending.removeFirst(start) }
+  }
+
   private static func deliver(
     _ complete: ArraySlice<UInt8>, rest: ArraySlice<UInt8>, pending: inout [UInt8], stream: OutputChunk.Stream,
     to formatter: any OutputFormatter, from origin: OutputOrigin
@@ -51,12 +76,13 @@ final class OutputRelay: Sendable {
     } else {
       pending.append(contentsOf: complete)
       formatter.lines(pending[...], stream: stream, from: origin)
-      pending.removeAll(keepingCapacity: true)
+      pending.removeAll(keepingCapacity: pending.count <= longestLine)
     }
-    pending.append(contentsOf: rest)
+    hold(rest, in: &pending, stream: stream, to: formatter, from: origin)
   }
 
-  /// Flushes partial last lines (without adding a newline); returns the captured stdout.
+  /// Flushes partial last lines (as they are: the formatter decides whether they end a line);
+  /// returns the captured stdout.
   @discardableResult
   func finish() -> [UInt8] {
     state.withLock { state in

@@ -25,7 +25,7 @@ import Testing
     #expect(sink.stderrText == "127.0.0.1:err\n")
   }
 
-  @Test func partialLinesAreReassembledAndTheLastIsFlushedWithoutNewline() {
+  @Test func partialLinesAreReassembledAndTheLastEndsALineOfItsOwn() {
     let sink = BufferSink()
     let formatter = HostFormatter(sink: sink)
     formatter.register(alpha)
@@ -36,8 +36,41 @@ import Testing
     relay.receive(ArraySlice(Array("e1\ne2".utf8)), stream: .stderr)
     #expect(sink.stdoutText == "localhost:line1\nlocalhost:line2\nlocalhost:line3\n")
     relay.finish()
-    #expect(sink.stdoutText == "localhost:line1\nlocalhost:line2\nlocalhost:line3\nlocalhost:tail")
-    #expect(sink.stderrText == "localhost:e1\nlocalhost:e2")
+    // The next host's line never continues an unterminated one (as clush and pssh do).
+    #expect(sink.stdoutText == "localhost:line1\nlocalhost:line2\nlocalhost:line3\nlocalhost:tail\n")
+    #expect(sink.stderrText == "localhost:e1\nlocalhost:e2\n")
+  }
+
+  @Test func rawOutputKeepsItsBytesExactly() {
+    let sink = BufferSink()
+    let formatter = RawFormatter(sink: sink)
+    let relay = OutputRelay(formatter: formatter, origin: alpha, capturing: false)
+    relay.receive(ArraySlice(Array("a\nb".utf8)), stream: .stdout)
+    relay.finish()
+    #expect(sink.stdoutText == "a\nb")
+  }
+
+  @Test func overLongLinesAreSplitAndMemoryStaysBounded() {
+    let piece = OutputRelay.longestLine
+    let line = [UInt8](repeating: 0x78, count: 3 * piece + 100)
+    // Prefixed: each piece of the line is a line of its own.
+    let sink = BufferSink()
+    let formatter = HostFormatter(sink: sink)
+    formatter.register(alpha)
+    let relay = OutputRelay(formatter: formatter, origin: alpha, capturing: false)
+    for start in stride(from: 0, to: line.count, by: 1000) {
+      relay.receive(line[start..<min(start + 1000, line.count)], stream: .stdout)
+    }
+    #expect(sink.stdout.count == 3 * (piece + "localhost:\n".utf8.count), "pieces are handed over as they fill")
+    relay.receive(ArraySlice(Array("\nnext\n".utf8)), stream: .stdout)
+    let lines = sink.stdoutText.split(separator: "\n")
+    #expect(lines.map(\.count) == [piece, piece, piece, 100, 4].map { $0 + "localhost:".count })
+    // Raw: the same bytes come out, whatever the line length.
+    let rawSink = BufferSink()
+    let raw = OutputRelay(formatter: RawFormatter(sink: rawSink), origin: alpha, capturing: false)
+    for start in stride(from: 0, to: line.count, by: 4096) { raw.receive(line[start..<min(start + 4096, line.count)], stream: .stdout) }
+    raw.finish()
+    #expect(rawSink.stdout == line)
   }
 
   @Test func remoteTextNeverExpandsPlaceholders() {

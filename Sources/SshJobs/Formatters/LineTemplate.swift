@@ -77,6 +77,10 @@ struct ResolvedTemplate: Sendable {
 
   /// The constant prefix when the template is `prefix + {linenl}` (the common, fast case).
   let simplePrefix: [UInt8]?
+  /// Whether a line that comes without its newline (the last one of a command, or a piece of an
+  /// over-long line) gets one: true unless the template is `{linenl}` alone, which passes the bytes
+  /// exactly as they came (raw output, files, JSON).
+  let terminatesLines: Bool
 
   init(parts input: [Part]) {
     var merged: [Part] = []
@@ -96,6 +100,7 @@ struct ResolvedTemplate: Sendable {
       if case .bytes(let prefix) = merged[0], case .linenl = merged[1] { simplePrefix = prefix } else { simplePrefix = nil }
     default: simplePrefix = nil
     }
+    terminatesLines = simplePrefix.map { !$0.isEmpty } ?? true
   }
 
   /// Appends the formatted form of every line of `bytes` to `output`.
@@ -111,13 +116,16 @@ struct ResolvedTemplate: Sendable {
         if let prefix = simplePrefix {
           output.append(contentsOf: prefix)
           output.append(contentsOf: line)
+          if found == nil && terminatesLines { output.append(0x0A) }
         } else {
           let bare = found == nil ? line : UnsafeBufferPointer(rebasing: line.dropLast())
           for part in parts {
             switch part {
             case .bytes(let constant): output.append(contentsOf: constant)
             case .line: output.append(contentsOf: bare)
-            case .linenl: output.append(contentsOf: line)
+            case .linenl:
+              output.append(contentsOf: line)
+              if found == nil && terminatesLines { output.append(0x0A) }
             }
           }
         }

@@ -48,10 +48,12 @@ public enum FormatterEvent: Sendable, Equatable {
 /// Turns the output of commands and the events of nodes into text on some sink.
 ///
 /// Output reaches a formatter as blocks of lines: `lines(_:stream:from:)` receives one or more
-/// complete lines, each ending with `\n`, as they arrive; at the end of a command, a last line
-/// without a newline is passed alone. Lines of one command come in order; lines of different
-/// commands and nodes may interleave (between blocks, never inside a line). Implementations must
-/// be thread-safe.
+/// complete lines, each ending with `\n`, as they arrive; a block without a final newline is a
+/// piece of a line: the end of a command's output that did not end with a newline, or 64 KiB of
+/// an over-long line. Formatters that prefix lines print such a piece as a line of its own (the
+/// next host's output never continues it); raw ones pass the bytes as they are. Lines of one
+/// command come in order; lines of different commands and nodes may interleave (between blocks,
+/// never inside a line). Implementations must be thread-safe.
 public protocol OutputFormatter: AnyObject, Sendable {
   /// Called once by each node that uses this formatter, when the node is created: lets the
   /// formatter pad host names to a common width.
