@@ -9,14 +9,18 @@ struct APSSHCommand: ToolCommand {
     commandName: "apssh",
     abstract: "Run a command on many hosts in parallel over SSH.",
     discussion: """
-      Exit codes: 0 every host succeeded, 1 some host failed or was unreachable, 2 usage or input error, \
-      130 interrupted (Ctrl-C). With --json, one JSON document is printed on stdout at the end, with each \
-      host's output in its record (or in files with -o/-d).
+      Exit codes: 0 every host (every job) succeeded; 1 some command failed (non-zero status, killed, \
+      timed out) or output could not be written; 2 usage or input error; 3 some host could not be \
+      reached or logged into (others may have failed too); 128+n stopped by signal n (130 Ctrl-C, \
+      143 SIGTERM, 129 SIGHUP, 141 stdout closed). With --max-rc, the largest remote status instead. \
+      With --json, one JSON document is printed on stdout at the end, with each host's output in its \
+      record (or in files with -o/-d).
       """)
 
   @OptionGroup var targetOptions: TargetOptions
   @OptionGroup var connection: ConnectionOptions
   @OptionGroup var output: OutputOptions
+  @OptionGroup var result: ResultOptions
 
   @Flag(name: [.customShort("r"), .customLong("raw-format")], help: "Print lines as they are, without the host name.")
   var raw = false
@@ -96,20 +100,24 @@ struct APSSHCommand: ToolCommand {
     try connection.checkKeys(targets: selection.targets)
     let command = try makeCommand(words, console: console)
     let jobs = selection.targets.map { target in
-      JobSpec(name: target.description, node: target.nodeSpec, commands: [command], critical: false)
+      JobSpec(name: target.description, node: target.nodeSpec, commands: [command], critical: result.failFast)
     }
     return try await ToolRun(
       tool: "apssh", commandLine: words.joined(separator: " "), spec: RunSpec(label: "apssh", jobs: jobs),
-      settings: settings, output: output, raw: raw, mark: mark, scenario: nil, environment: environment
+      settings: settings, output: output, result: result, raw: raw, mark: mark, scenario: nil, environment: environment
     ).run()
   }
 
   /// `-S FILE`: the scenario's run, listing (`-n`) or graph.
   private func runScenario(_ path: String, settings: RunSettings, environment: CLIEnvironment) async throws -> Int32 {
     let resolver = try TargetSelection.resolver(targetOptions)
-    let spec = try ScenarioFile.load(path: path, variables: try Self.parseVariables(variables), resolver: resolver)
+    var spec = try ScenarioFile.load(path: path, variables: try Self.parseVariables(variables), resolver: resolver)
+    if result.failFast {
+      for index in spec.jobs.indices { spec.jobs[index].critical = true }
+    }
     let run = ToolRun(
-      tool: "apssh", commandLine: "-S \(path)", spec: spec, settings: settings, output: output, raw: raw, mark: mark,
+      tool: "apssh", commandLine: "-S \(path)", spec: spec, settings: settings, output: output, result: result,
+      raw: raw, mark: mark,
       scenario: ToolRun.ScenarioDisplay(path: path), environment: environment)
     if let graph {
       try await run.drawGraph(to: graph)

@@ -9,7 +9,7 @@ enum Arguments {
   static let valuedLong: Set<String> = [
     "--target", "--exclude", "--login", "--gateway", "--inventory", "--window", "--connect-timeout", "--key",
     "--retries", "--command-timeout", "--known-hosts", "--format", "--out-dir", "--includes", "--scenario", "--var",
-    "--graph",
+    "--graph", "--json-max-output",
   ]
 
   /// Every long option of apssh.
@@ -17,7 +17,7 @@ enum Arguments {
     Array(valuedLong) + [
       "--ok-if-no-key", "--strict-host-keys", "--no-host-key-check", "--time-colon-format", "--date-time",
       "--verbose", "--debug", "--no-progress", "--json", "--raw-format", "--list-targets", "--mark", "--dry-run",
-      "--version", "--script", "--help",
+      "--version", "--script", "--fail-fast", "--max-rc", "--help",
     ]
 
   /// Every long option of appush and appull.
@@ -25,7 +25,7 @@ enum Arguments {
     Array(valuedLong.subtracting(["--includes", "--scenario", "--var", "--graph"])) + [
       "--ok-if-no-key", "--strict-host-keys", "--no-host-key-check", "--time-colon-format", "--date-time",
       "--verbose", "--debug", "--no-progress", "--json", "--recursive", "--preserve", "--raw-format", "--dry-run",
-      "--version", "--help",
+      "--version", "--fail-fast", "--max-rc", "--help",
     ]
 
   /// Rewrites the option words (see the type's documentation); the words of the remote command,

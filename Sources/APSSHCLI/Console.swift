@@ -13,7 +13,8 @@ public struct CLIEnvironment: Sendable {
   public var sink: any OutputSink
   /// Whether stderr is a terminal (enables the live progress line).
   public var stderrIsTerminal: Bool
-  /// Whether to install a SIGINT handler that cancels the run (exit code 130).
+  /// Whether to handle SIGINT, SIGTERM and SIGHUP (stop the run, exit with 128 + the signal) and
+  /// a closed stdout (stop the run, exit 141).
   public var handlesSignals: Bool
 
   /// Creates an environment.
@@ -23,9 +24,11 @@ public struct CLIEnvironment: Sendable {
     self.handlesSignals = handlesSignals
   }
 
-  /// The process's stdout and stderr, progress when stderr is a tty, Ctrl-C handled.
+  /// The process's stdout and stderr, progress when stderr is a tty, signals handled; closed
+  /// standard descriptors are replaced by `/dev/null` first (see `StandardDescriptors`).
   public static var standard: CLIEnvironment {
-    CLIEnvironment(sink: StandardOutputSink.shared, stderrIsTerminal: isatty(2) == 1, handlesSignals: true)
+    StandardDescriptors.prepare()
+    return CLIEnvironment(sink: StandardOutputSink.shared, stderrIsTerminal: isatty(2) == 1, handlesSignals: true)
   }
 }
 

@@ -2,11 +2,16 @@
 public enum ExitCodes {
   /// Every host succeeded (or there was nothing to run: `-V`, `-n`, `-L`, `--help`).
   public static let success: Int32 = 0
-  /// Some host failed (non-zero status, signal, connection or transfer error) or was unreachable.
+  /// Some command failed (non-zero status, killed, timed out, transfer error), or output could not
+  /// be written.
   public static let failure: Int32 = 1
   /// Usage or input error: bad option, missing file, bad inventory or scenario, unknown group.
   public static let usage: Int32 = 2
-  /// Interrupted by SIGINT (Ctrl-C): remote commands were cancelled and connections closed.
+  /// Some host could not be reached or logged into (refused, unreachable, DNS, connect timeout,
+  /// handshake, host key, authentication); other hosts may have failed too.
+  public static let unreachable: Int32 = 3
+  /// Interrupted by SIGINT (Ctrl-C): remote commands were stopped and connections closed. Other
+  /// signals give 128 + their number likewise (143 SIGTERM, 129 SIGHUP, 141 stdout closed).
   public static let interrupted: Int32 = 130
 }
 

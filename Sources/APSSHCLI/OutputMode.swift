@@ -30,7 +30,7 @@ final class OutputMode {
       if let directory {
         subdir = SubdirFormatter(directory: directory, verbose: verbose, sink: sink)
       } else {
-        collector = OutputCollector(verbose: verbose, sink: sink)
+        collector = OutputCollector(verbose: verbose, sink: sink, limit: (try? options.jsonLimit()) ?? 1 << 20)
       }
     } else if let format = options.format {
       formatterChoice = TemplateFormatter(format: Self.unescape(format), verbose: verbose, sink: sink)
@@ -44,6 +44,8 @@ final class OutputMode {
     self.subdir = subdir
     self.collector = collector
     formatter = subdir ?? collector ?? formatterChoice ?? HostFormatter(verbose: verbose, sink: sink)
+    // Failures are reported once, at the end (see ToolRun); as they happen only with -v.
+    (formatter as? TemplateFormatter)?.reportsFailuresLive = false
   }
 
   /// The formatter of a node: the shared one, unless the node names a formatter class or a
@@ -60,6 +62,7 @@ final class OutputMode {
     case "RawFormatter": made = RawFormatter(verbose: verbose, sink: sink)
     default: made = HostFormatter(verbose: verbose, sink: sink)
     }
+    (made as? TemplateFormatter)?.reportsFailuresLive = false
     named[key] = made
     return made
   }

@@ -51,6 +51,9 @@ final class ProgressLine: OutputSink, Sendable {
     }
   }
 
+  /// The failures of the sink behind the line.
+  var writeFailures: [OutputWriteFailure] { inner.writeFailures }
+
   /// A host started.
   func started() { update { $0.running += 1 } }
 

@@ -15,6 +15,7 @@ struct CopyOptions: ParsableArguments {
   @OptionGroup var targetOptions: TargetOptions
   @OptionGroup var connection: ConnectionOptions
   @OptionGroup var output: OutputOptions
+  @OptionGroup var result: ResultOptions
 
   @Flag(name: [.customShort("r"), .customLong("recursive")], help: "Copy directories recursively.")
   var recursive = false
@@ -93,11 +94,11 @@ struct CopyOptions: ParsableArguments {
           remotePaths: sources.map(remote), localPath: local, recursive: recursive, preserve: preserve,
           verbose: verbose)
       }
-      return JobSpec(name: target.description, node: target.nodeSpec, commands: [command], critical: false)
+      return JobSpec(name: target.description, node: target.nodeSpec, commands: [command], critical: result.failFast)
     }
     return try await ToolRun(
       tool: tool, commandLine: paths.joined(separator: " "), spec: RunSpec(label: tool, jobs: jobs), settings: settings,
-      output: output, raw: raw, mark: false, scenario: nil, environment: environment
+      output: output, result: result, raw: raw, mark: false, scenario: nil, environment: environment
     ).run()
   }
 

@@ -1,10 +1,14 @@
+#if canImport(Glibc)
+  import Glibc
+#endif
 import Foundation
 import Inventory
 import SshJobs
+import Synchronization
 
 /// What apssh, appush and appull do once their input is a `RunSpec`: run it through the
-/// `Runner` with the output options (formatters, live progress line, Ctrl-C), then render the
-/// outcomes (output directory, `--mark` files, failures, the scenario listing, `--json`) and
+/// `Runner` with the output options (formatters, live progress line, signals), then render the
+/// outcomes (output directory, `--mark` files, the scenario listing, `--json`, failures) and
 /// return the exit code. The only place where a run meets the terminal.
 struct ToolRun {
   /// How a scenario run is shown besides the hosts' output.
@@ -19,6 +23,7 @@ struct ToolRun {
   let spec: RunSpec
   let settings: RunSettings
   let output: OutputOptions
+  let result: ResultOptions
   let raw: Bool
   let mark: Bool
   let scenario: ScenarioDisplay?
@@ -66,6 +71,7 @@ struct ToolRun {
     let sink: any OutputSink = progress ?? environment.sink
     let printer = Console(sink: sink)
     let mode = OutputMode(output, raw: raw, sink: sink)
+    if let subdir = mode.subdir { try prepare(directory: subdir.directory) }
     let runner = try makeRunner(mode: mode)
     if scenario == nil {
       if output.verbose { printer.err("\(tool) is working on \(runner.jobs.count) nodes") }
@@ -81,17 +87,24 @@ struct ToolRun {
         }
       }
     }
-    let watcher = environment.handlesSignals ? InterruptWatcher { task.cancel() } : nil
+    // A signal, or stdout's reader going away (`| head`), stops the run as Ctrl-C does.
+    let stop = StopReason()
+    let watcher = environment.handlesSignals ? SignalWatcher { stop.set($0); task.cancel() } : nil
+    let standard = environment.sink as? StandardOutputSink
+    standard?.onBrokenPipe { stop.set(SIGPIPE); task.cancel() }
     let outcome = await withTaskCancellationHandler {
       await task.value
     } onCancel: {
       task.cancel()
     }
     watcher?.stop()
+    standard?.onBrokenPipe(nil)
     progress?.finish()
     mode.subdir?.closeFiles()
+    let signal = stop.signal
+    // Nobody reads stdout any more: nothing else to show, only to stop and say so by the code.
+    if signal == SIGPIPE { return 128 + SIGPIPE }
 
-    let code = Self.exitCode(outcome)
     if let subdir = mode.subdir {
       if mark { writeMarks(outcome, in: subdir.directory) }
       if !output.json { console.out(subdir.directory) }
@@ -100,60 +113,107 @@ struct ToolRun {
       let listing = "========== \(scenario.path): \(runner.scheduler.count) job(s)\n" + runner.scheduler.list()
       if output.json { console.err(listing, terminator: "") } else { console.out(listing, terminator: "") }
     }
-    report(outcome, console: console)
+    if output.json {
+      let report = JSONReport(
+        tool: tool, command: commandLine, exitCode: exitCode(outcome, signal: signal, writeFailures: false),
+        interrupted: outcome.interrupted,
+        hosts: JSONReport.records(outcome, collector: mode.collector, jobLabels: scenario != nil))
+      console.write(report.encoded(), to: .stdout)
+    }
     if output.debug {
       for job in outcome.jobs {
         console.err("DEBUG: PROXY \(job.hostname) -> \(Self.mark(job)) (\(job.username)@\(job.hostname))")
       }
     }
-    if output.json {
-      let report = JSONReport(
-        tool: tool, command: commandLine, exitCode: code, interrupted: outcome.interrupted,
-        hosts: JSONReport.records(outcome, collector: mode.collector, jobLabels: scenario != nil))
-      console.write(report.encoded(), to: .stdout)
-    }
-    return code
+    report(outcome, signal: signal, console: console)
+    // What could not be written, once per stream or file.
+    let failures = environment.sink.writeFailures + (mode.subdir?.failures ?? [])
+    for failure in failures { console.err("\(tool): \(failure)") }
+    return exitCode(outcome, signal: signal, writeFailures: !failures.isEmpty)
   }
 
-  /// 130 when interrupted, 0 when every job succeeded, 1 otherwise.
-  static func exitCode(_ outcome: RunOutcome) -> Int32 {
+  /// The exit code: 128 + n after signal n; the largest remote status with `--max-rc`; else 0 when
+  /// every job succeeded and all output was written, 3 when some host was not reached, 1 otherwise.
+  func exitCode(_ outcome: RunOutcome, signal: Int32?, writeFailures: Bool) -> Int32 {
+    if let signal { return 128 + signal }
     if outcome.interrupted { return ExitCodes.interrupted }
-    return outcome.succeeded ? ExitCodes.success : ExitCodes.failure
+    if result.maxRC {
+      let statuses = outcome.jobs.map { job -> Int32 in
+        if let status = job.exitStatus { return status.shellStatus }
+        if job.isUnreachable { return 255 }
+        return job.succeeded ? 0 : 1
+      }
+      return max(statuses.max() ?? 0, writeFailures || outcome.timedOut ? 1 : 0)
+    }
+    if outcome.succeeded && !writeFailures { return ExitCodes.success }
+    return outcome.jobs.contains(where: \.isUnreachable) ? ExitCodes.unreachable : ExitCodes.failure
   }
 
-  /// On stderr: one line per job without a result, why a scenario failed, the summary of an
-  /// interrupted run.
-  private func report(_ outcome: RunOutcome, console: Console) {
-    for job in outcome.jobs where job.exitStatus == nil {
-      switch job.status {
-      case .error(let message):
-        console.err("\(nodeText(job)): \(tool) WARNING - no result ! (\(message))")
-      case .skipped where !outcome.interrupted && scenario == nil:
-        console.err("\(nodeText(job)): \(tool) WARNING - no result ! (not run)")
-      default:
-        break
-      }
+  /// `-o DIR`: made now (with its parents), or a usage error naming what is in the way.
+  private func prepare(directory: String) throws {
+    var isDirectory: ObjCBool = false
+    if FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) {
+      guard isDirectory.boolValue else { throw CLIError("-o \(directory): not a directory (a file is in the way)") }
+      return
     }
-    if scenario != nil && !outcome.interrupted {
-      for job in outcome.jobs where job.status != .ok && job.exitStatus != nil {
-        console.err("\(job.label): \(Self.describe(job.status))")
-      }
-      if outcome.timedOut, let timeout = spec.timeout {
-        console.err("\(tool): the scenario took too long (timeout \(timeout))")
-      }
+    do {
+      try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    } catch {
+      throw CLIError("-o \(directory): cannot create the directory: \((error as NSError).localizedDescription)")
     }
-    if outcome.interrupted {
+  }
+
+  /// On stderr, after the output: one line per kind of failure with the hosts (or jobs) it hit,
+  /// folded (`127.0.0.[3-5] (3): exit 3`), the run's timeout, the summary of a stopped run.
+  private func report(_ outcome: RunOutcome, signal: Int32?, console: Console) {
+    guard !outcome.interrupted else {
       let ok = outcome.jobs.filter(\.succeeded).count
       let cancelled = outcome.jobs.filter { $0.status == .cancelled || $0.status == .skipped }.count
       let noun = scenario == nil ? "host(s)" : "job(s)"
+      let what = signal.map(Self.signalName) ?? "interrupted"
       console.err(
-        "\(tool): interrupted - \(ok) \(noun) ok, \(outcome.jobs.count - ok - cancelled) failed, \(cancelled) cancelled;"
-          + " connections closed")
+        "\(tool): \(what) - \(ok) \(noun) ok, \(outcome.jobs.count - ok - cancelled) failed, \(cancelled) cancelled;"
+          + " remote commands stopped, connections closed")
+      return
+    }
+    var groups: [(reason: String, names: [String])] = []
+    for job in outcome.failures {
+      let reason = Self.describe(job)
+      let name = scenario == nil ? job.displayName : job.label
+      if let index = groups.firstIndex(where: { $0.reason == reason }) {
+        groups[index].names.append(name)
+      } else {
+        groups.append((reason, [name]))
+      }
+    }
+    for group in groups {
+      let names = scenario == nil ? HostRange.fold(group.names) : group.names
+      let count = group.names.count > 1 ? " (\(group.names.count))" : ""
+      console.err("\(names.joined(separator: ", "))\(count): \(group.reason)")
+    }
+    if outcome.timedOut, let timeout = spec.timeout {
+      console.err("\(tool): the run took too long (timeout \(timeout.compactDescription))")
     }
   }
 
-  private func nodeText(_ job: JobOutcome) -> String {
-    job.spec.node.kind == .local ? job.hostname : "\(job.username)@\(job.hostname)"
+  /// `interrupted` (SIGINT), `terminated (SIGTERM)`, `hung up (SIGHUP)`, else the number.
+  static func signalName(_ signal: Int32) -> String {
+    switch signal {
+    case SIGINT: return "interrupted"
+    case SIGTERM: return "terminated (SIGTERM)"
+    case SIGHUP: return "hung up (SIGHUP)"
+    default: return "stopped by signal \(signal)"
+    }
+  }
+
+  /// Why a job failed, in a few words: `exit 3`, `killed by SIGTERM`, `unreachable: …`.
+  static func describe(_ job: JobOutcome) -> String {
+    if job.isUnreachable, let error = job.error as? SshError {
+      let login = [.authenticationFailed, .hostKeyMismatch, .hostKeyUnknown].contains(error.code)
+      return "\(login ? "cannot log in" : "unreachable"): \(error.message)"
+    }
+    if case .error = job.status, let error = job.error as? SshError { return error.message }
+    return describe(job.status)
   }
 
   /// `exit 3`, `killed by SIGTERM`, or the error.
@@ -183,8 +243,15 @@ struct ToolRun {
     for job in outcome.jobs {
       let folder = (directory as NSString).appendingPathComponent(job.succeeded ? "0ok" : "1failed")
       try? manager.createDirectory(atPath: folder, withIntermediateDirectories: true)
-      let file = (folder as NSString).appendingPathComponent(job.hostname)
+      let file = (folder as NSString).appendingPathComponent(job.displayName)
       try? Data((Self.mark(job) + "\n").utf8).write(to: URL(fileURLWithPath: file))
     }
   }
+}
+
+/// The first reason a run was stopped: a signal number (SIGPIPE for a closed stdout).
+final class StopReason: Sendable {
+  private let value = Mutex<Int32?>(nil)
+  func set(_ signal: Int32) { value.withLock { if $0 == nil { $0 = signal } } }
+  var signal: Int32? { value.withLock { $0 } }
 }

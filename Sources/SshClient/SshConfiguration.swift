@@ -138,3 +138,22 @@ public struct CommandResult: Sendable {
   /// stderr decoded as UTF-8 (invalid sequences repaired).
   public var stderrText: String { String(decoding: stderr, as: UTF8.self) }
 }
+
+extension ExitStatus {
+  /// The status as a shell reports it: the code, or 128 + the signal's number (`TERM` → 143;
+  /// 128 + 64 for a signal this platform does not name).
+  public var shellStatus: Int32 {
+    switch self {
+    case .code(let code): return code
+    case .signal(let name): return 128 + (ExitStatus.signalNumbers[name.hasPrefix("SIG") ? String(name.dropFirst(3)) : name] ?? 64)
+    }
+  }
+
+  /// Signal numbers by name (Linux).
+  static let signalNumbers: [String: Int32] = [
+    "HUP": 1, "INT": 2, "QUIT": 3, "ILL": 4, "TRAP": 5, "ABRT": 6, "BUS": 7, "FPE": 8, "KILL": 9, "USR1": 10,
+    "SEGV": 11, "USR2": 12, "PIPE": 13, "ALRM": 14, "TERM": 15, "CHLD": 17, "CONT": 18, "STOP": 19, "TSTP": 20,
+    "TTIN": 21, "TTOU": 22, "URG": 23, "XCPU": 24, "XFSZ": 25, "VTALRM": 26, "PROF": 27, "WINCH": 28, "IO": 29,
+    "PWR": 30, "SYS": 31,
+  ]
+}

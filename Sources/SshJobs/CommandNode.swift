@@ -2,8 +2,11 @@ import SshClient
 
 /// A place where commands run: an `SshNode` (a remote host) or the `LocalNode`.
 public protocol CommandNode: AnyObject, Sendable, CustomStringConvertible {
-  /// The host name, as output lines name it.
+  /// The host name (or address) the node connects to.
   var hostname: String { get }
+  /// The name output lines and files show: the host name, unless the run needs more to tell two
+  /// nodes apart (`host:port`).
+  var displayName: String { get }
   /// The user commands run as.
   var username: String { get }
   /// Where the output of commands run on this node goes.
@@ -21,5 +24,5 @@ extension CommandNode {
   public var userHost: String { "\(username)@\(hostname)" }
 
   /// The origin of this node's output, for formatters.
-  public var origin: OutputOrigin { OutputOrigin(hostname: hostname, username: username) }
+  public var origin: OutputOrigin { OutputOrigin(hostname: displayName, username: username) }
 }

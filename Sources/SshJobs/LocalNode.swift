@@ -17,6 +17,8 @@ public final class LocalNode: CommandNode {
   public let hostname: String
   /// The local user.
   public let username: String
+  /// `LOCALNODE`.
+  public var displayName: String { hostname }
   /// Where the output of this node's commands goes.
   public let formatter: any OutputFormatter
 

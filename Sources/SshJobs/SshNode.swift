@@ -21,6 +21,9 @@ public final class SshNode: CommandNode {
   public let username: String
   /// The SSH port.
   public let port: Int
+  /// The name its output is shown under: the host name, or what the node's creator chose to tell
+  /// it apart from another node with the same host name (`host:port`).
+  public let displayName: String
   /// The node through which this one is reached, if any.
   public let gateway: SshNode?
   /// Where the output of this node's commands goes.
@@ -67,14 +70,19 @@ public final class SshNode: CommandNode {
 
   /// Creates a node from a full connection configuration (passphrase callback, keepalives,
   /// retries, `maxSessions`…).
-  public init(configuration: SshConfiguration, gateway: SshNode? = nil, formatter: (any OutputFormatter)? = nil) {
+  /// - Parameter displayName: the name output lines and files show (the host name by default).
+  public init(
+    configuration: SshConfiguration, gateway: SshNode? = nil, formatter: (any OutputFormatter)? = nil,
+    displayName: String? = nil
+  ) {
     hostname = configuration.host
     username = configuration.username
     port = configuration.port
+    self.displayName = displayName ?? configuration.host
     self.gateway = gateway
     let formatter = formatter ?? defaultFormatter
     self.formatter = formatter
-    let origin = OutputOrigin(hostname: hostname, username: username)
+    let origin = OutputOrigin(hostname: self.displayName, username: username)
     let direct = gateway == nil
     let sftp = Flag()
     sftpAnnounced = sftp

@@ -67,7 +67,7 @@ import Testing
     let file = try scenario(fleet, host: 0, command: "true", port: refusing.port, address: refusing.address)
     let scenario = await apssh(fleet.auth + options + ["-S", file])
     for result in [adHoc, scenario] {
-      #expect(result.code == 1)
+      #expect(result.code == 3)
       let lines = result.stderr.split(separator: "\n")
       #expect(lines.filter { $0.contains("Connection attempt failed") && $0.contains("retrying") }.count == 2, "\(result.stderr)")
       #expect(lines.filter { $0.contains("Connection failed to") && $0.contains(" : ") }.count == 1, "\(result.stderr)")
@@ -97,7 +97,7 @@ import Testing
     let wrongOnly = await apssh(knownHosts + ["-k", wrong] + fleet.targets([12]) + ["true"])
     let wrongScenario = await apssh(knownHosts + ["-k", wrong, "-S", try self.scenario(fleet, host: 12, command: "true")])
     for result in [wrongOnly, wrongScenario] {
-      #expect(result.code == 1)
+      #expect(result.code == 3)
       #expect(result.stderr.contains("authentication failed") && result.stderr.contains(wrong), "\(result.stderr)")
     }
   }
@@ -123,7 +123,7 @@ import Testing
     let adHocK = try await ChildProcess.run("apssh", knownHosts + withKey + fleet.targets([13]) + ["true"], environment: environment)
     let scenarioK = try await ChildProcess.run("apssh", knownHosts + withKey + ["-S", file], environment: environment)
     for result in [adHocK, scenarioK] {
-      #expect(result.code == 1)
+      #expect(result.code == 3)
       #expect(result.stderr.contains("authentication failed"), "\(result.stderr)")
       #expect(!result.stderr.contains("ssh-agent"), "the agent was not tried: \(result.stderr)")
     }

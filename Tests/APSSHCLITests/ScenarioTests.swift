@@ -71,7 +71,7 @@ import Testing
               command: echo reached
       """, to: path)
     let result = await apssh(fleet.auth + ["-S", path])
-    #expect(result.code == 1, "\(result.stdout)\(result.stderr)")
+    #expect(result.code == 3, "\(result.stdout)\(result.stderr)")
     #expect(!result.stdout.contains("reached"))
     #expect(result.stdout.contains("127.0.0.250") || result.stderr.contains("127.0.0.250"))
 

@@ -83,7 +83,8 @@ struct FaultTests {
     #expect(before == 0)
     let running = try RunningTool(
       "/usr/bin/ssh", ["-F", testbed.sshConfigPath, host.address, "sleep 3"])
-    try await waitUntil(timeout: .seconds(5)) {
+    // Generous: an ssh handshake on a loaded machine can take seconds.
+    try await waitUntil(timeout: .seconds(30)) {
       ConnectionCounter.sockets().contains {
         $0.state == ConnectionCounter.established && $0.localPort == testbed.port
           && $0.localAddress == host.address

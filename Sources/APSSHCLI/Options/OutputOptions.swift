@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// How output is shown: formatters (`-tc -f -o -d`), verbosity, progress, JSON. `-r` is declared by each
 /// tool (it means `--raw-format` in apssh and `--recursive` in appush/appull).
@@ -34,6 +35,33 @@ public struct OutputOptions: ParsableArguments, Sendable {
   /// One JSON document on stdout at the end.
   @Flag(name: .customLong("json"), help: "Print one JSON document on stdout at the end, a record per host (remote output included in it).")
   public var json = false
+
+  /// The most output kept per host and stream in the JSON document.
+  @Option(
+    name: .customLong("json-max-output"),
+    help: ArgumentHelp("With --json: the most output kept per host and stream (default 1M; 64K, 10M…).", valueName: "SIZE"))
+  public var jsonMaxOutput: String = "1M"
+
+  /// `--json-max-output` in bytes.
+  func jsonLimit() throws(CLIError) -> Int {
+    let text = jsonMaxOutput.trimmingCharacters(in: .whitespaces).uppercased()
+    let units: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30]
+    let unit = text.last.flatMap { units[$0] } ?? 1
+    let digits = units[text.last ?? " "] == nil ? text : String(text.dropLast())
+    guard let value = Int(digits), value >= 0, value <= Int.max / unit else {
+      throw CLIError("--json-max-output expects a size such as 65536, 64K or 10M, not '\(jsonMaxOutput)'")
+    }
+    return value * unit
+  }
+
+  /// Refuses a bad size (a usage error, exit 2).
+  public func validate() throws {
+    do {
+      _ = try jsonLimit()
+    } catch {
+      throw ValidationError(error.message)
+    }
+  }
 
   /// Creates default options.
   public init() {}

@@ -8,6 +8,8 @@ import Synchronization
 
 /// Writes each host's stdout to `DIR/<host>` and its stderr to `DIR/<host>.err` (files created, or
 /// truncated, the first time this formatter sees the host; the directory is created as needed).
+/// A file that cannot be opened or written is not tried again: its failure is kept in
+/// ``failures``, for the run to report once.
 /// Events go to the sink's stderr, as with `TemplateFormatter`; when `verbose`, a host's file also
 /// starts with `Connected (direct|tunnelled) to user@host`.
 public final class SubdirFormatter: TemplateFormatter, @unchecked Sendable {
@@ -18,6 +20,9 @@ public final class SubdirFormatter: TemplateFormatter, @unchecked Sendable {
     var directoryReady = false
     var descriptors: [String: Int32] = [:]
     var reported: Set<String> = []
+    /// The first failure of each file that could not be opened or written (not tried again).
+    var failures: [String: OutputWriteFailure] = [:]
+    var failureOrder: [String] = []
   }
   private let files = Mutex(Files())
 
@@ -37,6 +42,11 @@ public final class SubdirFormatter: TemplateFormatter, @unchecked Sendable {
   public func outputPath(of hostname: String) -> String { directory + "/" + hostname }
   /// The file of `hostname`'s stderr.
   public func errorPath(of hostname: String) -> String { directory + "/" + hostname + ".err" }
+
+  /// The files that could not be opened or written, in the order they failed.
+  public var failures: [OutputWriteFailure] {
+    files.withLock { files in files.failureOrder.compactMap { files.failures[$0] } }
+  }
 
   /// Closes every file (they are opened again, in append mode, if more output comes).
   public func closeFiles() {
@@ -65,6 +75,11 @@ public final class SubdirFormatter: TemplateFormatter, @unchecked Sendable {
 
   private func write(_ bytes: [UInt8], to path: String) {
     files.withLock { files in
+      guard files.failures[path] == nil else { return }
+      func fail(_ error: Int32) {
+        files.failures[path] = OutputWriteFailure(path: path, errno: error)
+        files.failureOrder.append(path)
+      }
       if !files.directoryReady {
         makeDirectories(directory)
         files.directoryReady = true
@@ -73,15 +88,12 @@ public final class SubdirFormatter: TemplateFormatter, @unchecked Sendable {
       if fd < 0 {
         let truncate = !files.reported.contains(path)
         fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (truncate ? O_TRUNC : 0), 0o644)
-        if fd < 0 {
-          let message = "File permission problem: cannot open \(path): \(String(cString: strerror(errno)))\n"
-          Array(message.utf8).withUnsafeBytes { sink.write($0, to: .stderr) }
-          return
-        }
+        if fd < 0 { return fail(errno) }
         files.reported.insert(path)
         files.descriptors[path] = fd
       }
-      bytes.withUnsafeBytes { writeFully(fd, $0) }
+      let failure = bytes.withUnsafeBytes { writeFully(fd, $0) }
+      if failure != 0 { fail(failure) }
     }
   }
 }

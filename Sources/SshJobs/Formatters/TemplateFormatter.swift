@@ -24,6 +24,10 @@ open class TemplateFormatter: OutputFormatter, @unchecked Sendable {
   public let verbose: Bool
   /// Where the text goes.
   public let sink: any OutputSink
+  /// Whether a connection failure is printed when it happens even without `verbose` (true by
+  /// default). A tool that reports failures at the end sets it to false, before any output, so
+  /// that each failure is told once.
+  public nonisolated(unsafe) var reportsFailuresLive = true
 
   let template: LineTemplate
   private let usesTime: Bool
@@ -98,6 +102,7 @@ open class TemplateFormatter: OutputFormatter, @unchecked Sendable {
     case .message(let message):
       return message.hasSuffix("\n") ? String(message.dropLast()) : message
     case .connectionFailed(let reason):
+      if !verbose && !reportsFailuresLive { return nil }
       let failure = "Connection failed to \(userHost) : \(reason)"
       return verbose ? failure + "\n" + "\(separator) Connection failed to \(userHost)" : failure
     case .connectionRetrying(let reason) where verbose:

@@ -57,11 +57,29 @@ public final class NodeFactory {
   public let settings: RunSettings
   private let formatter: (NodeSpec) -> any OutputFormatter
   private var nodes: [NodeSpec: any CommandNode] = [:]
+  private var displayNames: [NodeSpec: String] = [:]
 
   /// Creates a factory; `formatter` gives the output formatter of a node (called once per node).
-  public init(settings: RunSettings, formatter: @escaping (NodeSpec) -> any OutputFormatter) {
+  /// - Parameter specs: the nodes the run will ask for: those that share a host name but differ
+  ///   otherwise are shown as `host:port` (or `user@host`, or the whole chain) instead of `host`,
+  ///   so that their output lines and files are told apart.
+  public init(
+    settings: RunSettings, specs: [NodeSpec] = [], formatter: @escaping (NodeSpec) -> any OutputFormatter
+  ) {
     self.settings = settings
     self.formatter = formatter
+    let resolved = Set(specs.filter { $0.kind == .ssh }.map(resolved))
+    for (hostname, group) in Dictionary(grouping: resolved, by: \.hostname) where group.count > 1 {
+      let ports = Set(group.map(\.port)).count > 1
+      let users = Set(group.map(\.user)).count > 1
+      for spec in group {
+        var name = hostname
+        if ports { name += ":\(spec.port ?? 22)" }
+        if users { name = (spec.user ?? settings.defaultUser) + "@" + name }
+        if !ports && !users { name = spec.description }
+        displayNames[spec] = name
+      }
+    }
   }
 
   /// The node for `spec`: the same object for every spec that resolves to the same host.
@@ -74,7 +92,8 @@ public final class NodeFactory {
       made = LocalNode(formatter: formatter(spec))
     case .ssh:
       let gateway = key.gateway.map { node(for: $0) as? SshNode } ?? nil
-      made = SshNode(configuration: configuration(for: key), gateway: gateway, formatter: formatter(spec))
+      made = SshNode(
+        configuration: configuration(for: key), gateway: gateway, formatter: formatter(spec), displayName: displayNames[key])
     }
     nodes[key] = made
     return made

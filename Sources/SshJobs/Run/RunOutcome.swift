@@ -63,6 +63,9 @@ public struct JobOutcome: Sendable {
   public let start: Date?
   /// See ``start``.
   public let end: Date?
+  /// The name the output of the job's node is shown under (its host name, or `host:port` when
+  /// another node of the run has the same host name).
+  public let displayName: String
 
   /// Whether the job did its work: `ok`, or a forever job stopped at the end of the run.
   public var succeeded: Bool { status == .ok }
@@ -73,6 +76,19 @@ public struct JobOutcome: Sendable {
     case .ok: return .code(0)
     case .failed(let status): return status
     default: return nil
+    }
+  }
+
+  /// Whether the job failed because its host could not be reached or logged into (DNS, refused,
+  /// unreachable, connect timeout, handshake, host key, authentication).
+  public var isUnreachable: Bool {
+    guard let error = error as? SshError else { return false }
+    switch error.code {
+    case .dnsFailure, .connectionRefused, .unreachable, .connectTimeout, .handshakeFailed, .hostKeyMismatch,
+      .hostKeyUnknown, .authenticationFailed:
+      return true
+    default:
+      return false
     }
   }
 
@@ -91,6 +107,7 @@ public struct JobOutcome: Sendable {
     label = job.effectiveLabel
     hostname = job.node.hostname
     username = job.node.username
+    displayName = job.node.origin.hostname
     port = (job.node as? SshNode)?.port
     self.start = start
     self.end = end

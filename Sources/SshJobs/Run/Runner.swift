@@ -26,7 +26,7 @@ public final class Runner: Sendable {
     try Self.validate(spec)
     self.spec = spec
     self.settings = settings
-    let factory = NodeFactory(settings: settings, formatter: formatter)
+    let factory = NodeFactory(settings: settings, specs: spec.jobs.map(\.node), formatter: formatter)
     var byName: [String: [SshJob]] = [:]
     var jobs: [SshJob] = []
     for job in spec.jobs {
