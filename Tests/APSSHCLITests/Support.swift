@@ -93,7 +93,8 @@ final class ChildProcess: @unchecked Sendable {
   private let errPath: String
 
   init(
-    _ executable: String, _ arguments: [String], directory: String = packageRoot, environment: [String: String]? = nil
+    _ executable: String, _ arguments: [String], directory: String = packageRoot, environment: [String: String]? = nil,
+    stdout: String? = nil
   ) throws {
     errPath = outPath + ".err"
     _ = FileManager.default.createFile(atPath: outPath, contents: nil)
@@ -101,7 +102,7 @@ final class ChildProcess: @unchecked Sendable {
     process.executableURL = URL(fileURLWithPath: productsDirectory + "/" + executable)
     process.arguments = arguments
     process.currentDirectoryURL = URL(fileURLWithPath: directory)
-    process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+    process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdout ?? outPath))
     process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
     process.standardInput = FileHandle.nullDevice
     if let environment { process.environment = environment }
@@ -132,5 +133,34 @@ final class ChildProcess: @unchecked Sendable {
     -> CLIResult
   {
     try await ChildProcess(executable, arguments, environment: environment).start().value
+  }
+}
+
+/// The processes of this machine (the testbed's hosts are local processes).
+enum Processes {
+  /// The command lines of every process, words joined by spaces.
+  static func commandLines() -> [String] {
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return entries.filter { Int($0) != nil }.compactMap { pid in
+      FileManager.default.contents(atPath: "/proc/\(pid)/cmdline").map { data in
+        data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ")
+      }
+    }
+  }
+
+  /// How many processes run exactly `command`.
+  static func count(_ command: String) -> Int { commandLines().filter { $0 == command }.count }
+
+  /// How many processes have `marker` in their command line.
+  static func count(containing marker: String) -> Int { commandLines().filter { $0.contains(marker) }.count }
+
+  /// Polls (at most `limit`) until `condition` holds; returns whether it did.
+  static func eventually(within limit: Duration = .seconds(15), _ condition: () -> Bool) async throws -> Bool {
+    let deadline = ContinuousClock.now + limit
+    while ContinuousClock.now < deadline {
+      if condition() { return true }
+      try await Task.sleep(for: .milliseconds(50))
+    }
+    return condition()
   }
 }
