@@ -1,9 +1,10 @@
+import Foundation
 import Testing
 
 @testable import AsyncJobs
 
-/// Reference §3.8: the README examples A–F, the window and the nested listing. Job bodies wait at
-/// gates; order is checked on the events.
+/// Reference §3.8: the README examples A–F, the window and the nested listing; then the examples
+/// of this project's README. Job bodies wait at gates; order is checked on the events.
 @Suite(.timeLimit(.minutes(1))) struct ReadmeTests {
   @Test func exampleA() async throws {
     let gate = Gate()
@@ -189,6 +190,43 @@ import Testing
     #expect(Set(order[2...3]) == ["subj2", "subj3"])
     let after = main.list(symbols: .unicode)
     #expect(after.contains("2 ⚠ ☉ ☓   <Scheduler `critical nested`> [[ -> true]] requires={1} -> entries={3}\n"))
+  }
+
+  // MARK: - This project's README
+
+  /// The first example of README.md's AsyncJobs section, on a `ManualClock` so that its 10 s timeout
+  /// cannot expire on a loaded machine.
+  @Test func readmeFirstExample() async throws {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("readme-\(UUID()).svg").path
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let prepare = Job(label: "prepare") { try await Task.sleep(for: .seconds(0.3)); return "ok" }
+    let downloads = (1...6).map { i in Job(label: "download \(i)") { try await Task.sleep(for: .seconds(0.2)); return i } }
+    let fetch = Scheduler(downloads, jobsWindow: 3, label: "fetch (window 3)").requires(prepare)
+    let main = Scheduler(prepare, fetch, timeout: .seconds(10))
+    main.clock = ManualClock()
+    let recorder = EventRecorder(main)
+    let ok = try await main.run()       // true; a critical failure throws the job's own error
+    #expect(ok)
+    #expect(main.debrief(symbols: .unicode).hasPrefix("----- FINE\n"))
+    try await main.exportGraphic(to: path)
+    #expect(try String(contentsOfFile: path, encoding: .utf8).contains("download 6"))
+    let lines = await recorder.all()
+    #expect(inOrder(lines, "DONE prepare", "STARTING fetch (window 3)", "RUN START fetch (window 3)"))
+    #expect(maxConcurrency(lines, among: labelSet(downloads)) <= 3)
+    #expect(downloads.map { $0.result as? Int } == Array(1...6))
+  }
+
+  /// The `ManualClock` example of README.md, verbatim but for `print`.
+  @Test func readmeManualClockExample() async throws {
+    let clock = ManualClock()
+    let stuck = Job(label: "stuck", timeout: .seconds(30)) { try await Task.sleep(for: .seconds(3600)) }
+    let scheduler = Scheduler(stuck, critical: false, clock: clock)
+    let events = scheduler.events()
+    async let ok = scheduler.run()
+    for await event in events { if case .started = event.kind { break } }  // the 30 s deadline is set
+    clock.advance(by: .seconds(30))                                         // and reached, at once
+    #expect(try await ok == false)
+    #expect("\(stuck.error!)" == "job stuck timed out after 30s")
   }
 
   @Test func asciiListing() {
