@@ -233,6 +233,7 @@ import Testing
       timeout: timeout.map { .seconds($0) }, shutdownTimeout: .seconds(shutdownTimeout), critical: false,
       clock: clock)
     async let ok = scheduler.run()
+    defer { release(clock) }
     if let timeout {
       try await gate.waitForArrivals(2)
       clock.advance(by: .seconds(timeout))

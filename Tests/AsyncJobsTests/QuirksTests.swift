@@ -22,6 +22,7 @@ import Testing
     let stuck = Job(label: "stuck", shutdown: { await stuckGate.passIgnoringCancellation() }) { 1 }
     let scheduler = Scheduler(stuck, shutdownTimeout: .milliseconds(200), critical: false, clock: clock)
     async let ok = scheduler.run()
+    defer { release(clock, stuckGate) }
     try await stuckGate.waitForArrivals(1)  // the bound was fixed before shutdown() was called
     await clock.waitForSleepers(1)
     clock.advance(by: .milliseconds(199))
@@ -29,7 +30,6 @@ import Testing
     clock.advance(by: .milliseconds(1))
     #expect(try await ok, "run() waited for the stuck shutdown")
     #expect(stuck.isDone && stuck.result as? Int == 1)
-    stuckGate.open()  // let the abandoned shutdown end
   }
 
   @Test func windowSlotFreedAfterThrow() async throws {
@@ -293,6 +293,45 @@ import Testing
     #expect(retryTimeout.attempts == 2)
     #expect(retryTimeout.error as? JobTimeoutError == JobTimeoutError(job: "retry timeout", timeout: .seconds(0.1)))
     #expect(inOrder(await retryRecorder.all(), "RETRYING retry timeout", "RAISED retry timeout"))
+  }
+
+  /// The run's deadline, a job's timeout, its retry delay and the shutdown bound all sleep on the
+  /// outermost scheduler's clock, nested schedulers included: an hour each, passed in no time. (A
+  /// decision made on another clock would leave `waitForSleepers` waiting: the time limit fails it.)
+  @Test func everyTimingDecisionUsesTheOutermostClock() async throws {
+    let clock = ManualClock()
+    let hour = Duration.seconds(3600)
+    let attempts = Counter()
+    let gate = Gate()  // never opened: attempt 2 waits until its timeout
+    let stuck = Gate()  // the shutdown ignores cancellation until the end of the test
+    let job = Job(
+      label: "job", critical: false, timeout: hour, retries: 1, retryDelay: hour,
+      shutdown: { await stuck.passIgnoringCancellation() }
+    ) {
+      attempts.add(1)
+      if attempts.current == 1 { throw BoomError(message: "first") }
+      try await gate.pass()
+      return nil
+    }
+    let nested = Scheduler(job, timeout: hour * 4, shutdownTimeout: hour, label: "nested")  // ContinuousClock
+    let top = Scheduler(nested, critical: false, clock: clock)
+    let recorder = EventRecorder(top)
+    async let ok = top.run()
+    defer { release(clock, stuck) }
+    try await recorder.wait(for: "RETRYING job")
+    await clock.waitForSleepers(2)  // nested's deadline (4 h), the retry's wake-up (1 h)
+    clock.advance(by: hour)
+    try await gate.waitForArrivals(1)
+    await clock.waitForSleepers(2)  // nested's deadline, attempt 2's timeout (2 h)
+    clock.advance(by: hour)
+    try await stuck.waitForArrivals(1)
+    await clock.waitForSleepers(1)  // nested's shutdown bound (3 h); its deadline ended with its loop
+    clock.advance(by: hour)
+    #expect(try await ok)
+    #expect(job.attempts == 2 && job.error as? JobTimeoutError == JobTimeoutError(job: "job", timeout: hour))
+    #expect(!nested.failedTimeout && clock.sleepers() == 0)
+    #expect(clock.now.offset == hour * 3)
+    #expect(inOrder(await recorder.all(), "RETRYING job", "RAISED job", "RUN OK nested", "RUN OK NOLABEL"))
   }
 
   // MARK: - Events

@@ -39,13 +39,13 @@ import Testing
 
   @Test func shutdownTimeoutDoesNotWaitForAStuckShutdown() async throws {
     let stuckGate = Gate()  // opened at the end only: a shutdown that ignores cancellation
+    defer { stuckGate.open() }
     let stuck = Job(label: "stuck", shutdown: { await stuckGate.passIgnoringCancellation() }) { 1 }
     let scheduler = Scheduler(stuck, shutdownTimeout: .seconds(0.2), critical: false)
     let start = ContinuousClock.now
     #expect(try await scheduler.run())
     let time = elapsed(since: start)
     #expect(time < .seconds(10), "the run waited for the stuck shutdown")
-    stuckGate.open()
   }
 
   @Test func foreverJobsDoNotHoldTheRun() async throws {
