@@ -3,9 +3,11 @@ import Testing
 @testable import AsyncJobs
 
 /// Smoke tests on the real `ContinuousClock`: a run does not wait for what its timeouts cut short.
-/// One-sided and generous bounds only (a loaded machine makes runs slower, never faster); serialized
-/// so that they do not compete with each other. The scheduler's logic is tested deterministically
-/// on a `ManualClock` elsewhere.
+/// One-sided and generous bounds only (a loaded machine makes runs slower, never faster): what is
+/// cut short waits 30 s, the bound is 20 s (3.2 s seen at worst, with 8 busy loops on 2 cores and
+/// the 50,000-job chain of QuirksTests running at the same time). Serialized so that they do not
+/// compete with each other. The scheduler's logic is tested deterministically on a `ManualClock`
+/// elsewhere.
 @Suite(.serialized, .timeLimit(.minutes(1))) struct RealClockTests {
   /// The time since `start`.
   func elapsed(since start: ContinuousClock.Instant) -> Duration {
@@ -22,7 +24,7 @@ import Testing
     let start = ContinuousClock.now
     #expect(try await scheduler.run() == false)
     let time = elapsed(since: start)
-    #expect(time < .seconds(10), "the run waited for its 30 s job")
+    #expect(time < .seconds(20), "the run waited for its 30 s job")
     #expect(scheduler.failedTimeout)
   }
 
@@ -33,7 +35,7 @@ import Testing
     let start = ContinuousClock.now
     #expect(try await scheduler.run() == false)
     let time = elapsed(since: start)
-    #expect(time < .seconds(10), "the run waited for its 30 s job")
+    #expect(time < .seconds(20), "the run waited for its 30 s job")
     #expect(job.error as? JobTimeoutError == JobTimeoutError(job: "long", timeout: .seconds(0.2)))
   }
 
@@ -45,7 +47,7 @@ import Testing
     let start = ContinuousClock.now
     #expect(try await scheduler.run())
     let time = elapsed(since: start)
-    #expect(time < .seconds(10), "the run waited for the stuck shutdown")
+    #expect(time < .seconds(20), "the run waited for the stuck shutdown")
   }
 
   @Test func foreverJobsDoNotHoldTheRun() async throws {
@@ -55,7 +57,7 @@ import Testing
     let start = ContinuousClock.now
     #expect(try await scheduler.run())
     let time = elapsed(since: start)
-    #expect(time < .seconds(10), "the run waited for its forever job")
+    #expect(time < .seconds(20), "the run waited for its forever job")
     #expect(forever.wasCancelled)
   }
 
@@ -69,7 +71,7 @@ import Testing
     run.cancel()
     await #expect(throws: CancellationError.self) { try await run.value }
     let time = elapsed(since: start)
-    #expect(time < .seconds(10), "cancelling the run waited for its 30 s jobs")
+    #expect(time < .seconds(20), "cancelling the run waited for its 30 s jobs")
   }
 
   @Test func retryDelayIsWaited() async throws {
