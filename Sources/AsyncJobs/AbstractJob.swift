@@ -163,9 +163,11 @@ open class AbstractJob: CustomStringConvertible, @unchecked Sendable {
   public var wasCancelled: Bool { state.withLock { $0.cancelled } }
   /// How many times the body was started in the last run (retries included).
   public var attempts: Int { Int(state.withLock { $0.attempts }) }
-  /// When the job got its window slot in the last run.
+  /// When the job got its window slot in the last run: a wall-clock record (`ContinuousClock`),
+  /// whatever the scheduler's `clock`.
   public var startedAt: ContinuousClock.Instant? { state.withLock { $0.startedAt } }
-  /// When the job ended (done or cancelled) in the last run.
+  /// When the job ended (done or cancelled) in the last run: a wall-clock record
+  /// (`ContinuousClock`), whatever the scheduler's `clock`.
   public var endedAt: ContinuousClock.Instant? { state.withLock { $0.endedAt } }
 
   /// Forces a state (tests and scheduler internals).

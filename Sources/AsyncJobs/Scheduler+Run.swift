@@ -14,11 +14,14 @@ private enum Completion: Sendable {
 }
 
 extension Scheduler {
-  /// One run: validation, the run loop, the shutdown phase, then the result.
-  func execute(path: [Scheduler], start: ContinuousClock.Instant = .now) async throws -> Bool {
+  /// One run: validation, the run loop, the shutdown phase, then the result. `parent` is the
+  /// context of the enclosing run when this scheduler runs as a member: its clock is used.
+  func execute(path: [Scheduler], parent: RunContext? = nil) async throws -> Bool {
+    let start = parent?.start ?? .now
+    let clock = parent?.clock ?? self.clock
     try outcome.withLock { (state) throws(SchedulerError) in
       if state.running { throw .alreadyRunning(scheduler: effectiveLabel) }
-      state = Outcome(running: true, didShutdown: false)
+      state = Outcome(running: true, didShutdown: false, clock: clock)
     }
     defer { outcome.withLock { $0.running = false } }
 
@@ -35,16 +38,18 @@ extension Scheduler {
       finishStreams()
       throw error
     }
-    resetMembers()
+    resetMembers(clock: clock)
     if members.isEmpty {
       outcome.withLock { $0.didShutdown = true }
       finishStreams()
       return true
     }
 
-    let context = RunContext(path: path, start: start)
+    let context = RunContext(path: path, start: start, clock: clock)
+    // The run's deadline is fixed before `.runStarted` (see `Scheduler.clock`).
+    let deadline = timeout.map { clock.sleeper(after: $0) }
     context.emit(.runStarted, self)
-    let loop = await runLoop(plan, context)
+    let loop = await runLoop(plan, context, deadline: deadline)
     outcome.withLock {
       $0.failedTimeout = loop.timedOut
       $0.failedCritical = loop.criticalError != nil
@@ -63,14 +68,15 @@ extension Scheduler {
     throw loop.criticalError!
   }
 
-  /// Resets the state of every job of the tree (not the scheduler's own) before a run.
-  private func resetMembers() {
+  /// Resets the state of every job of the tree (not the scheduler's own) before a run; nested
+  /// schedulers remember the run's clock for their shutdown phase.
+  private func resetMembers(clock: any Clock<Duration>) {
     for job in members {
       job.resetState()
       job.prepareForRun()
       if let nested = job as? Scheduler {
-        nested.outcome.withLock { $0 = Outcome(didShutdown: false) }
-        nested.resetMembers()
+        nested.outcome.withLock { $0 = Outcome(didShutdown: false, clock: clock) }
+        nested.resetMembers(clock: clock)
       }
     }
   }
@@ -82,10 +88,11 @@ extension Scheduler {
     for case let nested as Scheduler in members { try nested.validate() }
   }
 
-  /// The run loop: a task group whose children are the jobs' bodies (plus a deadline timer).
-  /// Requirement counters make it O(jobs + edges); state lives in this function.
+  /// The run loop: a task group whose children are the jobs' bodies (plus a timer sleeping until
+  /// `deadline`, the run's own). Requirement counters make it O(jobs + edges); state lives in this
+  /// function.
   private func runLoop(
-    _ plan: RunPlan, _ context: RunContext
+    _ plan: RunPlan, _ context: RunContext, deadline: DeadlineSleeper?
   ) async -> (timedOut: Bool, criticalError: (any Error)?, cancelled: Bool) {
     let jobs = plan.jobs
     var waitingFor = plan.inDegrees()
@@ -100,7 +107,6 @@ extension Scheduler {
     var timedOut = false
     var cancelled = false
     var criticalError: (any Error)?
-    let deadline = timeout.map { ContinuousClock.now + $0 }
 
     func schedule(_ index: Int32) {
       let job = jobs[Int(index)]
@@ -118,7 +124,7 @@ extension Scheduler {
       if let deadline {
         group.addTask {
           do {
-            try await Task.sleep(until: deadline, clock: .continuous)
+            try await deadline()
             return .deadline
           } catch {
             return .deadlineCancelled
@@ -137,6 +143,8 @@ extension Scheduler {
           let index = window.next(inUse: inFlight)
         {
           let job = jobs[Int(index)]
+          // The first attempt's deadline is fixed before `.started` (see `Scheduler.clock`).
+          let expiry = job.timeout == nil ? nil : JobRunner.expiry(of: job, context)
           job.state.withLock {
             $0.status = .running
             $0.startedAt = .now
@@ -144,7 +152,7 @@ extension Scheduler {
           context.emit(.started, job)
           inFlight += 1
           group.addImmediateTask {
-            let outcome = await JobRunner.perform(job, context)
+            let outcome = await JobRunner.perform(job, context, expiry: expiry)
             finished.value.add(1, ordering: .releasing)
             return .job(index, outcome)
           }
@@ -232,14 +240,15 @@ extension Scheduler {
     }
   }
 
-  /// Calls every member's `shutdown()` concurrently and waits for them, at most `shutdownTimeout`:
-  /// then the late ones are cancelled and left behind (a `shutdown()` that ignores cancellation
-  /// cannot hold the run). Runs in an unstructured task so that it happens even when the run was
-  /// cancelled.
-  func shutdownMembers() async {
+  /// Calls every member's `shutdown()` concurrently and waits for them, at most `shutdownTimeout`
+  /// on `clock` (the run's): then the late ones are cancelled and left behind (a `shutdown()` that
+  /// ignores cancellation cannot hold the run). Runs in an unstructured task so that it happens even
+  /// when the run was cancelled.
+  func shutdownMembers(clock: any Clock<Duration>) async {
     let targets = members.filter { $0.needsShutdown }
     if targets.isEmpty { return }
-    let deadline = shutdownTimeout.map { ContinuousClock.now + $0 }
+    // Fixed before any `shutdown()` is called (see `Scheduler.clock`).
+    let deadline = shutdownTimeout.map { clock.sleeper(after: $0) }
     let verbose = verbose
     await Task {
       let (completions, completion) = AsyncStream.makeStream(of: Bool.self)
@@ -251,7 +260,7 @@ extension Scheduler {
       }
       let timer = deadline.map { deadline in
         Task {
-          do { try await Task.sleep(until: deadline, clock: .continuous) } catch { return }
+          do { try await deadline() } catch { return }
           completion.yield(false)
         }
       }

@@ -22,6 +22,20 @@ public final class Scheduler: AbstractJob, @unchecked Sendable {
   public var shutdownTimeout: Duration?
   /// Print one line per event on standard output.
   public var verbose: Bool
+  /// The clock on which a run of this scheduler makes its timing decisions: the run's `timeout`,
+  /// each job's `timeout`, the `retryDelay` pauses and the `shutdownTimeout` bound, nested
+  /// schedulers included. Only the clock of the outermost scheduler being run counts: a nested
+  /// scheduler runs on its parent's. `ContinuousClock()` by default; tests pass a `ManualClock`.
+  ///
+  /// Each deadline is fixed, on this clock, before the event that announces the thing it bounds:
+  /// the run's deadline before `.runStarted`, a job attempt's before `.started` (later attempts'
+  /// before their body starts), a retry's wake-up time before `.retrying`, and the shutdown bound
+  /// before any `shutdown()` is called. A test that waits for the event, then advances a
+  /// `ManualClock`, never races with the timer's creation.
+  ///
+  /// Time stamps (`startedAt`, `endedAt`, `SchedulerEvent.time`) are wall-clock records on
+  /// `ContinuousClock`, whatever this clock.
+  public var clock: any Clock<Duration>
 
   /// Outcome of the last run, readable at any time.
   struct Outcome {
@@ -29,6 +43,9 @@ public final class Scheduler: AbstractJob, @unchecked Sendable {
     var failedCritical = false
     var failedTimeout = false
     var didShutdown = true
+    /// The clock of the run this scheduler belongs to (its own, or its outermost parent's), for its
+    /// shutdown phase; nil before any run.
+    var clock: (any Clock<Duration>)?
   }
   let outcome = Mutex(Outcome())
 
@@ -53,14 +70,16 @@ public final class Scheduler: AbstractJob, @unchecked Sendable {
   ///   - forever: as a member of another scheduler, whether it is a forever job.
   ///   - label: a label for listings, graphs and errors.
   ///   - verbose: print one line per event.
+  ///   - clock: the clock of the timing decisions when this scheduler is the outermost one run (see
+  ///     `clock`); a `ManualClock` in tests.
   public convenience init(
     _ items: any Schedulable..., jobsWindow: Int? = nil, timeout: Duration? = nil,
     shutdownTimeout: Duration? = .seconds(1), critical: Bool = true, forever: Bool = false,
-    label: String? = nil, verbose: Bool = false
+    label: String? = nil, verbose: Bool = false, clock: any Clock<Duration> = ContinuousClock()
   ) {
     self.init(
       items, jobsWindow: jobsWindow, timeout: timeout, shutdownTimeout: shutdownTimeout,
-      critical: critical, forever: forever, label: label, verbose: verbose)
+      critical: critical, forever: forever, label: label, verbose: verbose, clock: clock)
   }
 
   /// Creates a scheduler holding `items` (jobs, nested schedulers and sequences); see the variadic
@@ -68,11 +87,12 @@ public final class Scheduler: AbstractJob, @unchecked Sendable {
   public init(
     _ items: [any Schedulable], jobsWindow: Int? = nil, timeout: Duration? = nil,
     shutdownTimeout: Duration? = .seconds(1), critical: Bool = true, forever: Bool = false,
-    label: String? = nil, verbose: Bool = false
+    label: String? = nil, verbose: Bool = false, clock: any Clock<Duration> = ContinuousClock()
   ) {
     self.jobsWindow = jobsWindow
     self.shutdownTimeout = shutdownTimeout
     self.verbose = verbose
+    self.clock = clock
     super.init(label: label, critical: critical, forever: forever, timeout: timeout)
     update(items)
   }
@@ -197,16 +217,17 @@ public final class Scheduler: AbstractJob, @unchecked Sendable {
   }
 
   override func runAsMember(_ context: RunContext) async throws -> (any Sendable)? {
-    try await execute(path: context.path + [self], start: context.start)
+    try await execute(path: context.path + [self], parent: context)
   }
 
-  /// As a member of a parent scheduler: shuts the members down, unless the last run already did.
+  /// As a member of a parent scheduler: shuts the members down, unless the last run already did
+  /// (bounded by `shutdownTimeout` on the clock of the run it belongs to).
   public override func shutdown() async {
-    let needed = outcome.withLock { state in
+    let (needed, runClock) = outcome.withLock { state in
       defer { state.didShutdown = true }
-      return !state.didShutdown
+      return (!state.didShutdown, state.clock)
     }
-    if needed { await shutdownMembers() }
+    if needed { await shutdownMembers(clock: runClock ?? clock) }
   }
 
   // MARK: - Events

@@ -35,7 +35,7 @@ public struct SchedulerEvent: Sendable, CustomStringConvertible {
   public let scheduler: Scheduler
   /// The running schedulers from the outermost one down to `scheduler`.
   public let path: [Scheduler]
-  /// When it happened.
+  /// When it happened: a wall-clock record (`ContinuousClock`), whatever the scheduler's `clock`.
   public let time: ContinuousClock.Instant
 
   /// The nesting depth of `scheduler`: 0 for the outermost.

@@ -1,21 +1,25 @@
+import Foundation
 import Testing
 
 @testable import AsyncJobs
 
-/// Reference §3.8: the README examples A–F, the window and the nested listing.
-@Suite struct ReadmeTests {
+/// Reference §3.8: the README examples A–F, the window and the nested listing; then the examples
+/// of this project's README. Job bodies wait at gates; order is checked on the events.
+@Suite(.timeLimit(.minutes(1))) struct ReadmeTests {
   @Test func exampleA() async throws {
-    let a1 = sleepJob(0.1)
-    let a2 = sleepJob(0.2)
-    let a3 = sleepJob(0.25)
+    let gate = Gate()
+    let a1 = gated("a1", gate, value: 100.0)
+    let a2 = gated("a2", gate, value: 200.0)
+    let a3 = gated("a3", gate, value: 250.0)
     let sa = Scheduler(a1, a2, a3)
     #expect("\(sa)" == "Scheduler with 0 done + 0 ongoing + 3 idle = 3 job(s)")
-    let (ok, time) = try await timed { try await sa.run() }
-    #expect(ok)
-    #expect(about(time, 0.25))
+    async let ok = sa.run()
+    try await gate.waitForArrivals(3)  // together, not one after the other
+    #expect("\(sa)" == "Scheduler with 0 done + 3 ongoing + 0 idle = 3 job(s)")
+    gate.open()
+    #expect(try await ok)
     #expect(a1.result as? Double == 100.0)
     #expect("\(sa)" == "Scheduler with 3 done + 0 ongoing + 0 idle = 3 job(s)")
-    #expect(a2.startedAt! - a1.startedAt! < .seconds(0.15))  // together, not one after the other (0.1 s)
   }
 
   @Test func exampleAConstruction() async throws {
@@ -27,16 +31,21 @@ import Testing
   }
 
   @Test func exampleB() async throws {
-    let b1 = sleepJob(0.1, label: "b1")
-    let b2 = sleepJob(0.2, label: "b2")
-    let b3 = sleepJob(0.25, label: "b3")
+    let gate = Gate()
+    let b1 = gated("b1", gate, value: 100.0)
+    let b2 = quick("b2", value: 200.0)
+    let b3 = gated("b3", gate, value: 250.0)
     #expect(b2.requires(b1) === b2)
     #expect(b2.badge(.unicode) + " " + b2.mainText + " " + b2.resultText == "⚠   ⚐   <Job `b2`> [not done]")
     let sb = Scheduler(b1, b2, b3)
-    let (ok, time) = try await timed { try await sb.run() }
-    #expect(ok)
-    #expect(about(time, 0.3))
+    let recorder = EventRecorder(sb)
+    async let ok = sb.run()
+    try await gate.waitForArrivals(2)  // b1 and b3 together
+    #expect(b2.isIdle)
+    gate.open()
+    #expect(try await ok)
     #expect(b1.isDone && b3.error == nil)
+    #expect(inOrder(await recorder.all(), "DONE b1", "STARTING b2", "DONE b2"))
     #expect(b2.startedAt! >= b1.endedAt!)
     let listing = sb.list(symbols: .unicode)
     #expect(listing.contains("2 ⚠ ☉ ☓   <Job `b2`> [[ -> 200.0]] requires={1}\n"))
@@ -44,10 +53,14 @@ import Testing
   }
 
   @Test func exampleBWithSequence() async throws {
-    let sb = Scheduler(JobSequence(sleepJob(0.1), sleepJob(0.2)), sleepJob(0.25))
-    let (ok, time) = try await timed { try await sb.run() }
-    #expect(ok)
-    #expect(about(time, 0.3))
+    let gate = Gate()
+    let sb = Scheduler(JobSequence(gated("b1", gate), quick("b2")), gated("b3", gate))
+    let recorder = EventRecorder(sb)
+    async let ok = sb.run()
+    try await gate.waitForArrivals(2)
+    gate.open()
+    #expect(try await ok)
+    #expect(inOrder(await recorder.all(), "DONE b1", "STARTING b2", "DONE b2"))
   }
 
   @Test func exampleCForeverMonitor() async throws {
@@ -56,7 +69,7 @@ import Testing
     func inOutBus(_ t: Double, _ label: String) -> Job {
       Job(label: label) {
         bus.yield("\(label) start")
-        try await Task.sleep(for: .seconds(t))
+        try await seen.wait(for: "\(label) start")  // the monitor got it
         bus.yield("\(label) end")
         return 10 * t
       }
@@ -70,38 +83,47 @@ import Testing
       return nil
     }
     let sc = Scheduler(c1, c2, c3, monitor)
-    let (ok, time) = try await timed { try await sc.run() }
-    #expect(ok)
-    #expect(about(time, 0.5))
+    let recorder = EventRecorder(sc)
+    #expect(try await sc.run())
+    #expect(inOrder(await recorder.all(), "DONE c1", "STARTING c3", "DONE c3", "CANCELLED monitor"))
     #expect(c1.result as? Double == 2.0 && c2.result as? Double == 4.0 && c3.result as? Double == 3.0)
     #expect(sc.list(symbols: .unicode).contains("⚠ ☉ ↺ ∞ <Job `monitor`> [not done]"))
-    #expect(seen.all.contains("c3 start") && seen.all.contains("c1 end"))
+    // "c1 end" went on the bus before c3 started, so before "c3 start", which the monitor got.
+    #expect(inOrder(seen.all, "c1 start", "c1 end", "c3 start"))
   }
 
   @Test func exampleDTimeout() async throws {
+    let clock = ManualClock()
     let ticks = Counter()
     let j = Job(forever: true) {
       while true {
-        try await Task.sleep(for: .seconds(0.1))
+        try await clock.sleep(for: .seconds(0.1))
         ticks.add(1)
       }
     }
-    let sd = Scheduler(j, timeout: .seconds(0.25), critical: false)
-    let (ok, time) = try await timed { try await sd.run() }
-    #expect(!ok)
-    #expect(about(time, 0.25))
-    #expect((1...2).contains(ticks.current))
+    let sd = Scheduler(j, timeout: .seconds(0.25), critical: false, clock: clock)
+    async let ok = sd.run()
+    for tick in 1...2 {
+      await clock.waitForSleepers(2)  // the run's deadline and the job's next tick
+      clock.advance(by: .seconds(0.1))
+      try await ticks.wait(for: tick)
+    }
+    await clock.waitForSleepers(2)
+    clock.advance(by: .seconds(0.05))  // 0.25 s: the run's deadline, before the third tick
+    #expect(try await ok == false)
+    #expect(ticks.current == 2)
+    #expect(sd.failedTimeout)
     #expect(j.badge(.unicode) == "⚠ ☉ ↺ ∞" && j.resultText == "[not done]")
   }
 
   @Test func exampleENonCritical() async throws {
-    let begin = sleepJob(0.2, label: "begin")
-    let boom = boomJob(0.2, label: "boom", critical: false)
-    let end = sleepJob(0.3, label: "end")
+    let begin = quick("begin", value: 200.0)
+    let boom = boom("boom", "boom after 0.2s", critical: false)
+    let end = quick("end", value: 300.0)
     let se = Scheduler(JobSequence(begin, boom, end), critical: false)
-    let (ok, time) = try await timed { try await se.run() }
-    #expect(ok)
-    #expect(about(time, 0.7))
+    let recorder = EventRecorder(se)
+    #expect(try await se.run())
+    #expect(inOrder(await recorder.all(), "DONE begin", "RAISED boom", "STARTING end", "DONE end"))
     #expect(end.isDone)
     let listing = se.list(symbols: .unicode)
     #expect(listing.contains("2   ★ ☓   <Job `boom`> !! exception => BoomError:boom after 0.2s!! requires={1}\n"))
@@ -109,24 +131,31 @@ import Testing
   }
 
   @Test func exampleFCritical() async throws {
-    let boom = boomJob(0.2, label: "boom")
-    let sf = Scheduler(JobSequence(sleepJob(0.2, label: "begin"), boom, sleepJob(0.3, label: "end")), critical: false)
-    let (ok, time) = try await timed { try await sf.run() }
-    #expect(!ok)
-    #expect(about(time, 0.4))
+    let boomJob = boom("boom", "boom after 0.2s")
+    let sf = Scheduler(JobSequence(quick("begin"), boomJob, quick("end")), critical: false)
+    let recorder = EventRecorder(sf)
+    #expect(try await sf.run() == false)
+    let lines = await recorder.all()
+    #expect(inOrder(lines, "DONE begin", "RAISED boom", "RUN FAILED NOLABEL"))
+    #expect(!lines.contains("STARTING end"))
     #expect(sf.stats() == "2D + 0R + 1I = 3")
     #expect(sf.list(symbols: .unicode).contains("3 ⚠   ⚐   <Job `end`> [not done] requires={2}\n"))
     // Variant: the same scheduler left critical throws the job's own error.
-    let critical = Scheduler(JobSequence(sleepJob(0.2), boomJob(0.2), sleepJob(0.3)))
+    let critical = Scheduler(JobSequence(quick("begin"), boom("boom", "boom after 0.2s"), quick("end")))
     await #expect(throws: BoomError(message: "boom after 0.2s")) { try await critical.run() }
   }
 
   @Test func windowExample() async throws {
-    let jobs = (1...8).map { _ in sleepJob(0.25) }
+    let gate = Gate()
+    let jobs = (1...8).map { gated("w\($0)", gate) }
     let scheduler = Scheduler(jobs, jobsWindow: 4)
-    let (ok, time) = try await timed { try await scheduler.run() }
-    #expect(ok)
-    #expect(about(time, 0.5))
+    let recorder = EventRecorder(scheduler)
+    async let ok = scheduler.run()
+    try await gate.waitForArrivals(4)
+    #expect(jobs.filter { $0.isRunning }.count == 4 && jobs.filter { $0.isScheduled }.count == 4)
+    gate.open()
+    #expect(try await ok)
+    #expect(maxConcurrency(await recorder.all(), among: labelSet(jobs)) == 4)
   }
 
   @Test func nestedListingAndRun() async throws {
@@ -134,7 +163,6 @@ import Testing
     func logged(_ label: String) -> Job {
       Job(label: label) {
         log.append(label)
-        try await Task.sleep(for: .seconds(0.05))
         return nil
       }
     }
@@ -162,6 +190,43 @@ import Testing
     #expect(Set(order[2...3]) == ["subj2", "subj3"])
     let after = main.list(symbols: .unicode)
     #expect(after.contains("2 ⚠ ☉ ☓   <Scheduler `critical nested`> [[ -> true]] requires={1} -> entries={3}\n"))
+  }
+
+  // MARK: - This project's README
+
+  /// The first example of README.md's AsyncJobs section, on a `ManualClock` so that its 10 s timeout
+  /// cannot expire on a loaded machine.
+  @Test func readmeFirstExample() async throws {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("readme-\(UUID()).svg").path
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let prepare = Job(label: "prepare") { try await Task.sleep(for: .seconds(0.3)); return "ok" }
+    let downloads = (1...6).map { i in Job(label: "download \(i)") { try await Task.sleep(for: .seconds(0.2)); return i } }
+    let fetch = Scheduler(downloads, jobsWindow: 3, label: "fetch (window 3)").requires(prepare)
+    let main = Scheduler(prepare, fetch, timeout: .seconds(10))
+    main.clock = ManualClock()
+    let recorder = EventRecorder(main)
+    let ok = try await main.run()       // true; a critical failure throws the job's own error
+    #expect(ok)
+    #expect(main.debrief(symbols: .unicode).hasPrefix("----- FINE\n"))
+    try await main.exportGraphic(to: path)
+    #expect(try String(contentsOfFile: path, encoding: .utf8).contains("download 6"))
+    let lines = await recorder.all()
+    #expect(inOrder(lines, "DONE prepare", "STARTING fetch (window 3)", "RUN START fetch (window 3)"))
+    #expect(maxConcurrency(lines, among: labelSet(downloads)) <= 3)
+    #expect(downloads.map { $0.result as? Int } == Array(1...6))
+  }
+
+  /// The `ManualClock` example of README.md, verbatim but for `print`.
+  @Test func readmeManualClockExample() async throws {
+    let clock = ManualClock()
+    let stuck = Job(label: "stuck", timeout: .seconds(30)) { try await Task.sleep(for: .seconds(3600)) }
+    let scheduler = Scheduler(stuck, critical: false, clock: clock)
+    let events = scheduler.events()
+    async let ok = scheduler.run()
+    for await event in events { if case .started = event.kind { break } }  // the 30 s deadline is set
+    clock.advance(by: .seconds(30))                                         // and reached, at once
+    #expect(try await ok == false)
+    #expect("\(stuck.error!)" == "job stuck timed out after 30s")
   }
 
   @Test func asciiListing() {
