@@ -43,6 +43,11 @@ struct APSSHCommand: ToolCommand {
   @Option(name: [.customShort("i"), .customLong("includes")], help: ArgumentHelp("With -s: a local file pushed next to the script (repeatable).", valueName: "FILE"))
   var includes: [String] = []
 
+  @Flag(
+    name: .customLong("stdin"),
+    help: "Send the local standard input to the command on every host (read once, streamed; without it, remote commands read end-of-file).")
+  var forwardStdin = false
+
   @Option(name: [.customShort("S"), .customLong("scenario")], help: ArgumentHelp("Run a YAML scenario file instead of a command.", valueName: "FILE"))
   var scenario: String?
 
@@ -59,6 +64,7 @@ struct APSSHCommand: ToolCommand {
   func validate() throws {
     if version { return }
     if scenario == nil && !variables.isEmpty { throw ValidationError("--var only goes with a scenario (-S FILE)") }
+    if scenario != nil && forwardStdin { throw ValidationError("--stdin goes with a command, not with a scenario (-S)") }
     if mark && output.outDir == nil && !output.dateTime {
       throw ValidationError("--mark needs an output directory (-o DIR or -d)")
     }
@@ -129,17 +135,18 @@ struct APSSHCommand: ToolCommand {
 
   private func makeCommand(_ words: [String], console: Console) throws -> any Command {
     let verbose = output.verbose || output.debug
-    guard script else { return Run(argv: words, verbose: output.debug) }
+    let stdin = forwardStdin ? try SharedInput.standardInput().input : .none
+    guard script else { return Run(argv: words, verbose: output.debug, stdin: stdin) }
     let first = (words[0] as NSString).expandingTildeInPath
     let args = Array(words.dropFirst())
     for include in includes where !FileManager.default.fileExists(atPath: include) {
       throw CLIError("apssh: no such file to include: \(include)")
     }
     if FileManager.default.fileExists(atPath: first) {
-      return RunScript(localPath: first, args: args, includes: includes, verbose: output.debug)
+      return RunScript(localPath: first, args: args, includes: includes, verbose: output.debug, stdin: stdin)
     }
     if verbose { console.err("Warning: file not found '\(words[0])'\n=> Using RunString instead") }
-    return RunString(body: words[0], args: args, includes: includes, verbose: output.debug)
+    return RunString(body: words[0], args: args, includes: includes, verbose: output.debug, stdin: stdin)
   }
 
   /// `NAME=VALUE` pairs.

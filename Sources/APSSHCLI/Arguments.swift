@@ -17,7 +17,7 @@ enum Arguments {
     Array(valuedLong) + [
       "--ok-if-no-key", "--strict-host-keys", "--no-host-key-check", "--time-colon-format", "--date-time",
       "--verbose", "--debug", "--no-progress", "--json", "--raw-format", "--list-targets", "--mark", "--dry-run",
-      "--version", "--script", "--fail-fast", "--max-rc", "--help",
+      "--version", "--script", "--fail-fast", "--max-rc", "--stdin", "--help",
     ]
 
   /// Every long option of appush and appull.

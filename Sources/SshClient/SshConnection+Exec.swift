@@ -3,8 +3,8 @@ import Foundation
 
 extension SshConnection {
   /// Runs `command` on a new channel of this connection (opened first if needed) and streams its
-  /// output to `output` as it arrives, stdout and stderr drained together. The command's stdin is
-  /// closed at once (it reads end-of-file).
+  /// output to `output` as it arrives, stdout and stderr drained together. The command reads
+  /// `stdin` on its standard input, then end-of-file (at once by default).
   ///
   /// Up to ``SshConfiguration/maxSessions`` minus one commands run at once on one connection (one
   /// session stays free to stop commands); more wait for a free session. With `pty`, a
@@ -20,7 +20,7 @@ extension SshConnection {
   /// - Returns: the exit status, or the name of the signal that killed the remote process.
   public func execute(
     _ command: String, pty: Bool = false, timeout: Duration? = nil, stopsRemoteProcess: Bool = true,
-    output: @Sendable (OutputChunk) async -> Void
+    stdin: CommandInput = .none, output: @Sendable (OutputChunk) async -> Void
   ) async throws -> ExitStatus {
     try await connect()
     let deadline = timeout.map { ContinuousClock.now + $0 }
@@ -40,8 +40,8 @@ extension SshConnection {
     let line = report == nil ? command : RemoteProcessGroup.launching(command)
     do {
       let status = try await run(
-        line, shown: command, on: channel, pty: pty, deadline: deadline, timeout: timeout, report: &report,
-        output: output)
+        line, shown: command, on: channel, pty: pty, deadline: deadline, timeout: timeout, stdin: stdin,
+        report: &report, output: output)
       await release(channel: channel, epoch: epoch, counted: true)
       sessionSlots.release()
       return status
@@ -73,7 +73,8 @@ extension SshConnection {
 
   private func run(
     _ command: String, shown: String, on channel: OpaquePointer, pty: Bool, deadline: ContinuousClock.Instant?,
-    timeout: Duration?, report: inout ProcessGroupReport?, output: @Sendable (OutputChunk) async -> Void
+    timeout: Duration?, stdin: CommandInput, report: inout ProcessGroupReport?,
+    output: @Sendable (OutputChunk) async -> Void
   ) async throws -> ExitStatus {
     let timeoutError = SshError(
       .commandTimeout, host: label, "command timed out after \(timeout.map(\.compactDescription) ?? "?"): \(shown)")
@@ -92,14 +93,18 @@ extension SshConnection {
       if rc != 0 { throw self.error(rc, "starting the command") }
       return ()
     }
-    // Nothing is forwarded to the command's stdin: it reads end-of-file at once (as `ssh host cmd
-    // < /dev/null` does), instead of waiting forever.
-    try await drive(deadline: deadline, timeout: timeoutError) { () throws -> Void? in
-      let rc = libssh2_channel_send_eof(channel)
-      if rc == LibSSH2.eagain { return nil }
-      if rc != 0 { throw self.error(rc, "closing the command's input") }
-      return ()
+    // Without input, the command reads end-of-file at once (as `ssh host cmd < /dev/null` does)
+    // instead of waiting forever; with input, the bytes are sent while the output is read.
+    let feeding: Task<Void, any Error>?
+    if let makeReader = stdin.makeReader {
+      let reader = makeReader()
+      feeding = Task { try await self.feed(channel, from: reader, deadline: deadline, timeout: timeoutError) }
+    } else {
+      feeding = nil
+      try await sendEOF(channel, deadline: deadline, timeout: timeoutError)
     }
+    // However the reading ends, the feeding ends with it.
+    defer { feeding?.cancel() }
     // Bytes are copied out of the connection's read buffer before any suspension, so all the
     // channels of a connection share one buffer.
     let buffer = readBuffer
@@ -136,6 +141,12 @@ extension SshConnection {
       }
     }
     if let held = report?.finish(), !held.isEmpty { await output(OutputChunk(stream: .stderr, bytes: held)) }
+    // The command's output is over: it reads no more input either (it may have ended without
+    // reading it all). A local input that could not be read fails the command.
+    if let feeding {
+      feeding.cancel()
+      if case .failure(let error) = await feeding.result, !(error is CancellationError) { throw error }
+    }
     try await drive(deadline: deadline, timeout: timeoutError) { () -> Void? in
       libssh2_channel_close(channel) == LibSSH2.eagain ? nil : ()
     }
@@ -151,6 +162,55 @@ extension SshConnection {
       if signalLength > 0 { return .signal(String(cString: signal)) }
     }
     return .code(libssh2_channel_get_exit_status(channel))
+  }
+}
+
+extension SshConnection {
+  /// Tells the command that its input is over.
+  fileprivate func sendEOF(_ channel: OpaquePointer, deadline: ContinuousClock.Instant?, timeout: SshError) async throws {
+    try await drive(deadline: deadline, timeout: timeout) { () throws -> Void? in
+      let rc = libssh2_channel_send_eof(channel)
+      if rc == LibSSH2.eagain { return nil }
+      if rc != 0 { throw self.error(rc, "closing the command's input") }
+      return ()
+    }
+  }
+
+  /// Sends what `reader` gives to the command's stdin, then end-of-file. A command that stops
+  /// reading (it ended, or closed its input) ends the feeding quietly; a reader that fails fails it.
+  fileprivate func feed(
+    _ channel: OpaquePointer, from reader: CommandInput.Reader, deadline: ContinuousClock.Instant?, timeout: SshError
+  ) async throws {
+    while true {
+      let chunk: [UInt8]
+      do {
+        guard let next = try await reader() else { break }
+        chunk = next
+      } catch {
+        // The command gets end-of-file, so that it ends, and the run hears why.
+        try? await sendEOF(channel, deadline: deadline, timeout: timeout)
+        throw error
+      }
+      var sent = 0
+      while sent < chunk.count {
+        // libssh2 copies the bytes into its packet during the call (and, with the send queue of
+        // SessionIO, never asks for the same call again), so the pointer need not outlive it.
+        let written: Int? = try await drive(deadline: deadline, timeout: timeout) { () throws -> Int?? in
+          let rc = chunk.withUnsafeBytes { bytes in
+            libssh2_channel_write_ex(channel, 0, bytes.baseAddress!.assumingMemoryBound(to: CChar.self) + sent, bytes.count - sent)
+          }
+          if rc == Int(LibSSH2.eagain) { return nil }
+          if rc < 0 {
+            if LibSSH2.isConnectionLost(Int32(rc)) { throw self.error(Int32(rc), "sending the command's input") }
+            return .some(nil)  // the channel is closing: the command reads no more
+          }
+          return .some(rc)
+        }
+        guard let written else { return }
+        sent += written
+      }
+    }
+    try await sendEOF(channel, deadline: deadline, timeout: timeout)
   }
 }
 

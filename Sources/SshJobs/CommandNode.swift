@@ -15,7 +15,8 @@ public protocol CommandNode: AnyObject, Sendable, CustomStringConvertible {
   /// arrive, and returns how it ended. When `timeout` passes, or the calling task is cancelled,
   /// the command is stopped; a timeout throws `SshError` `.commandTimeout`.
   func execute(
-    _ commandLine: String, timeout: Duration?, output: @escaping @Sendable (OutputChunk.Stream, [UInt8]) async -> Void
+    _ commandLine: String, timeout: Duration?, input: CommandInput,
+    output: @escaping @Sendable (OutputChunk.Stream, [UInt8]) async -> Void
   ) async throws -> ExitStatus
 }
 

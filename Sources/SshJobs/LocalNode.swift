@@ -37,16 +37,17 @@ public final class LocalNode: CommandNode {
   /// Runs `commandLine` with `/bin/sh -c`, streaming stdout and stderr as they come; past
   /// `timeout` (or when cancelled) the process is stopped and `SshError` `.commandTimeout` thrown.
   public func execute(
-    _ commandLine: String, timeout: Duration?, output: @escaping @Sendable (OutputChunk.Stream, [UInt8]) async -> Void
+    _ commandLine: String, timeout: Duration?, input: CommandInput,
+    output: @escaping @Sendable (OutputChunk.Stream, [UInt8]) async -> Void
   ) async throws -> ExitStatus {
     let context = CommandContext(node: self, verbose: false, timeout: timeout)
     return try await context.withinTimeLimit(commandLine) {
-      try await Self.run(commandLine, output: output)
+      try await Self.run(commandLine, input: input, output: output)
     }
   }
 
   private static func run(
-    _ commandLine: String, output: @escaping @Sendable (OutputChunk.Stream, [UInt8]) async -> Void
+    _ commandLine: String, input: CommandInput, output: @escaping @Sendable (OutputChunk.Stream, [UInt8]) async -> Void
   ) async throws -> ExitStatus {
     // A process group of its own, stopped whole (TERM, then KILL 2 s later) when cancelled or
     // timed out, as a remote command's is.
@@ -54,10 +55,20 @@ public final class LocalNode: CommandNode {
     options.processGroupID = 0
     options.teardownSequence = [.gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: .seconds(2))]
     let result = try await Subprocess.run(
-      .path("/bin/sh"), arguments: ["-c", commandLine], platformOptions: options, input: .none, output: .sequence,
-      error: .sequence
+      .path("/bin/sh"), arguments: ["-c", commandLine], platformOptions: options, input: .inputWriter,
+      output: .sequence, error: .sequence
     ) { execution in
       try await withThrowingTaskGroup(of: Void.self) { group in
+        let writer = execution.standardInputWriter
+        group.addTask {
+          // Input, then end-of-file; a command that stops reading ends the feeding quietly.
+          if let reader = input.makeReader?() {
+            do {
+              while let chunk = try await reader() { _ = try await writer.write(chunk) }
+            } catch is SubprocessError {}
+          }
+          try? await writer.finish()
+        }
         group.addTask {
           for try await buffer in execution.standardOutput {
             let bytes = buffer.withUnsafeBytes { Array($0) }

@@ -129,10 +129,13 @@ public final class SshNode: CommandNode {
   /// Runs `commandLine` on a new channel of the node's connection (connecting first if needed);
   /// when `timeout` passes or the task is cancelled, the remote command is stopped.
   public func execute(
-    _ commandLine: String, timeout: Duration?, output: @escaping @Sendable (OutputChunk.Stream, [UInt8]) async -> Void
+    _ commandLine: String, timeout: Duration?, input: CommandInput,
+    output: @escaping @Sendable (OutputChunk.Stream, [UInt8]) async -> Void
   ) async throws -> ExitStatus {
     try await ensureConnected()
-    return try await connection.execute(commandLine, timeout: timeout) { chunk in await output(chunk.stream, chunk.bytes) }
+    return try await connection.execute(commandLine, timeout: timeout, stdin: input) { chunk in
+      await output(chunk.stream, chunk.bytes)
+    }
   }
 
   /// Connects (the gateways first, through the connection's own tunnel) if not connected; the

@@ -86,6 +86,27 @@ import Testing
     #expect(result.stdout.split(separator: "\n").count == 2)
   }
 
+  @Test func stdinIsSentToEveryHostWhenAsked() async throws {
+    let fleet = try await Fleet.shared()
+    let directory = temporaryDirectory()
+    // From a file (read where it is), and from a pipe (copied once as it comes).
+    let file = directory + "/input"
+    var content = Data()
+    for line in 0..<150_000 { content.append(contentsOf: Array("line \(line) of the input\n".utf8)) }
+    try content.write(to: URL(fileURLWithPath: file))
+    let local = try await Shell.run(["/usr/bin/cksum", file]).stdout.split(separator: " ").prefix(2).joined(separator: " ")
+    let fromFile = try await ChildProcess("apssh", fleet.auth + fleet.targets([2, 3, 4]) + ["--stdin", "-r", "cksum"], stdin: file).start().value
+    #expect(fromFile.code == 0, "\(fromFile.stderr)")
+    #expect(fromFile.stdout.split(separator: "\n").map { $0.split(separator: " ").prefix(2).joined(separator: " ") } == [local, local, local])
+    let apssh = ([productsDirectory + "/apssh"] + fleet.auth + fleet.targets([2, 3]) + ["--stdin", "-r", "cksum"]).map(ShellQuoting.quote)
+    let piped = try await Shell.run(["/bin/bash", "-c", "cat \(file) | " + apssh.joined(separator: " ")])
+    #expect(piped.code == 0, "\(piped.stderr)")
+    #expect(piped.stdout.split(separator: "\n").map { $0.split(separator: " ").prefix(2).joined(separator: " ") } == [local, local])
+    // Without --stdin, the local input is not read.
+    let ignored = try await ChildProcess("apssh", fleet.auth + fleet.targets([2]) + ["-r", "wc -c"], stdin: file).start().value
+    #expect(ignored.stdout == "0\n")
+  }
+
   @Test func aLastLineWithoutNewlineIsALineOfItsOwn() async throws {
     let fleet = try await Fleet.shared()
     let result = await apssh(fleet.auth + fleet.targets([3, 4, 5]) + ["printf abc; printf err >&2"])

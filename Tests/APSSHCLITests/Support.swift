@@ -94,7 +94,7 @@ final class ChildProcess: @unchecked Sendable {
 
   init(
     _ executable: String, _ arguments: [String], directory: String = packageRoot, environment: [String: String]? = nil,
-    stdout: String? = nil
+    stdout: String? = nil, stdin: String? = nil
   ) throws {
     errPath = outPath + ".err"
     _ = FileManager.default.createFile(atPath: outPath, contents: nil)
@@ -104,7 +104,7 @@ final class ChildProcess: @unchecked Sendable {
     process.currentDirectoryURL = URL(fileURLWithPath: directory)
     process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdout ?? outPath))
     process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-    process.standardInput = FileHandle.nullDevice
+    process.standardInput = try stdin.map { try FileHandle(forReadingFrom: URL(fileURLWithPath: $0)) } ?? FileHandle.nullDevice
     if let environment { process.environment = environment }
   }
 

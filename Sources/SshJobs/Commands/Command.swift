@@ -121,12 +121,14 @@ public struct CommandContext: Sendable {
   /// Runs `commandLine` on the node within what is left of the time limit: stdout to the node's
   /// formatter, or into `capture`; stderr to the formatter. Partial last lines are flushed at the
   /// end. A remote command cancelled or timed out is stopped (see `SshConnection.execute`).
-  public func execute(_ commandLine: String, capture: Capture? = nil) async throws -> ExitStatus {
+  public func execute(_ commandLine: String, capture: Capture? = nil, input: CommandInput = .none) async throws
+    -> ExitStatus
+  {
     let relay = OutputRelay(formatter: node.formatter, origin: node.origin, capturing: capture != nil)
     node.formatter.event(.sessionStarted(command: commandLine), from: node.origin)
     let status: ExitStatus
     do {
-      status = try await node.execute(commandLine, timeout: remaining) { stream, bytes in
+      status = try await node.execute(commandLine, timeout: remaining, input: input) { stream, bytes in
         relay.receive(bytes[...], stream: stream)
       }
     } catch let error as SshError where error.code == .commandTimeout {

@@ -25,6 +25,7 @@ struct RemoteScript: Sendable {
   let includes: [String]
   let capture: Capture?
   let variables: Variables?
+  let stdin: CommandInput
   let kind: String
 
   static let workdir = ".apssh-remote"
@@ -90,7 +91,7 @@ struct RemoteScript: Sendable {
     let home = context.node is SshNode ? "" : localHome() + "/"
     let command = prefix + runner + home + scriptPath + (arguments.isEmpty ? "" : " " + arguments)
     context.message("\(kind): -> \(command)")
-    let status = try await context.execute(command, capture: capture)
+    let status = try await context.execute(command, capture: capture, input: stdin)
     context.message("\(kind): \(status) <- \(command)")
     return status
   }

@@ -21,23 +21,26 @@ public struct Run: Command {
   public var verbose: Bool
   /// The time limit of the command; nil for its job's.
   public var timeout: Duration?
+  /// What the command reads on its standard input (end-of-file at once by default).
+  public var stdin: CommandInput
 
   /// Creates a command from words joined by spaces.
   public init(
     _ argv: String..., label: String? = nil, allowedExits: [AllowedExit] = [], capture: Capture? = nil,
-    variables: Variables? = nil, verbose: Bool = false, timeout: Duration? = nil
+    variables: Variables? = nil, verbose: Bool = false, timeout: Duration? = nil, stdin: CommandInput = .none
   ) {
     self.init(
       argv: argv, label: label, allowedExits: allowedExits, capture: capture, variables: variables, verbose: verbose,
-      timeout: timeout)
+      timeout: timeout, stdin: stdin)
   }
 
   /// Creates a command from an array of words joined by spaces.
   public init(
     argv: [String], label: String? = nil, allowedExits: [AllowedExit] = [], capture: Capture? = nil,
-    variables: Variables? = nil, verbose: Bool = false, timeout: Duration? = nil
+    variables: Variables? = nil, verbose: Bool = false, timeout: Duration? = nil, stdin: CommandInput = .none
   ) {
     self.argv = argv
+    self.stdin = stdin
     self.label = label
     self.allowedExits = allowedExits
     self.capture = capture
@@ -59,7 +62,7 @@ public struct Run: Command {
   public func run(in context: CommandContext) async throws -> ExitStatus {
     let line = try resolvedLine(context)
     context.message("Run: -> \(line)")
-    let status = try await context.execute(line, capture: capture)
+    let status = try await context.execute(line, capture: capture, input: stdin)
     context.message("Run: \(status) <- \(line)")
     return status
   }

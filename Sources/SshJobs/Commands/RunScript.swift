@@ -23,23 +23,25 @@ public struct RunScript: Command {
   public var verbose: Bool
   /// The time limit of the command (installing and running the script); nil for its job's.
   public var timeout: Duration?
+  /// What the script reads on its standard input (end-of-file at once by default).
+  public var stdin: CommandInput
 
   /// Creates the command.
   public init(
     _ localPath: String, _ args: String..., includes: [String] = [], label: String? = nil,
     allowedExits: [AllowedExit] = [], capture: Capture? = nil, variables: Variables? = nil, verbose: Bool = false,
-    timeout: Duration? = nil
+    timeout: Duration? = nil, stdin: CommandInput = .none
   ) {
     self.init(
       localPath: localPath, args: args, includes: includes, label: label, allowedExits: allowedExits,
-      capture: capture, variables: variables, verbose: verbose, timeout: timeout)
+      capture: capture, variables: variables, verbose: verbose, timeout: timeout, stdin: stdin)
   }
 
   /// Creates the command with an array of arguments.
   public init(
     localPath: String, args: [String], includes: [String] = [], label: String? = nil,
     allowedExits: [AllowedExit] = [], capture: Capture? = nil, variables: Variables? = nil, verbose: Bool = false,
-    timeout: Duration? = nil
+    timeout: Duration? = nil, stdin: CommandInput = .none
   ) {
     self.localPath = localPath
     self.args = args
@@ -50,12 +52,13 @@ public struct RunScript: Command {
     self.variables = variables
     self.verbose = verbose
     self.timeout = timeout
+    self.stdin = stdin
   }
 
   private var script: RemoteScript {
     RemoteScript(
       source: .file(localPath), name: baseName(localPath), args: args, includes: includes, capture: capture,
-      variables: variables, kind: "RunScript")
+      variables: variables, stdin: stdin, kind: "RunScript")
   }
 
   /// `RunScript: <script name> <args>`.

@@ -24,23 +24,25 @@ public struct RunString: Command {
   public var verbose: Bool
   /// The time limit of the command (installing and running the script); nil for its job's.
   public var timeout: Duration?
+  /// What the script reads on its standard input (end-of-file at once by default).
+  public var stdin: CommandInput
 
   /// Creates the command.
   public init(
     _ body: String, _ args: String..., remoteName: String? = nil, includes: [String] = [], label: String? = nil,
     allowedExits: [AllowedExit] = [], capture: Capture? = nil, variables: Variables? = nil, verbose: Bool = false,
-    timeout: Duration? = nil
+    timeout: Duration? = nil, stdin: CommandInput = .none
   ) {
     self.init(
       body: body, args: args, remoteName: remoteName, includes: includes, label: label, allowedExits: allowedExits,
-      capture: capture, variables: variables, verbose: verbose, timeout: timeout)
+      capture: capture, variables: variables, verbose: verbose, timeout: timeout, stdin: stdin)
   }
 
   /// Creates the command with an array of arguments.
   public init(
     body: String, args: [String], remoteName: String? = nil, includes: [String] = [], label: String? = nil,
     allowedExits: [AllowedExit] = [], capture: Capture? = nil, variables: Variables? = nil, verbose: Bool = false,
-    timeout: Duration? = nil
+    timeout: Duration? = nil, stdin: CommandInput = .none
   ) {
     self.body = body
     self.args = args
@@ -52,12 +54,13 @@ public struct RunString: Command {
     self.variables = variables
     self.verbose = verbose
     self.timeout = timeout
+    self.stdin = stdin
   }
 
   private var script: RemoteScript {
     RemoteScript(
       source: .body(body), name: remoteName.map(baseName) ?? "script", args: args, includes: includes,
-      capture: capture, variables: variables, kind: "RunString")
+      capture: capture, variables: variables, stdin: stdin, kind: "RunString")
   }
 
   /// `RunString: <first meaningful line, cut at 15 characters> <args>`.
