@@ -20,8 +20,10 @@ public struct SshConfiguration: Sendable {
   public var username: String
   /// Private key files to try, in order; `nil` means `~/.ssh/id_ed25519`, `id_ecdsa`, `id_rsa`.
   public var keyPaths: [String]?
-  /// Whether to try the ssh-agent (`SSH_AUTH_SOCK`) first.
+  /// Whether to try the ssh-agent first.
   public var useAgent: Bool
+  /// The ssh-agent's socket; nil for `$SSH_AUTH_SOCK` (read when connecting).
+  public var agentPath: String?
   /// Gives the passphrase of an encrypted key file (its path as argument); by default the
   /// `APSSH_KEY_PASSPHRASE` environment variable.
   public var passphrase: (@Sendable (String) -> String?)?

@@ -22,7 +22,7 @@ extension SshConnection {
         .authenticationFailed, host: label,
         "authentication failed: the server offers only \(methods), and apssh authenticates with keys")
     }
-    if configuration.useAgent, let socket = Self.environment("SSH_AUTH_SOCK"), !socket.isEmpty {
+    if configuration.useAgent, let socket = configuration.agentPath ?? Self.environment("SSH_AUTH_SOCK"), !socket.isEmpty {
       if try await authenticateWithAgent(deadline: deadline, timeoutError: timeoutError, tried: &tried) { return }
     }
     let explicitKeys = configuration.keyPaths != nil
@@ -77,45 +77,52 @@ extension SshConnection {
     return String(cString: value)
   }
 
-  /// Tries every identity of the ssh-agent; true when one was accepted.
+  /// The longest wait for each answer of the agent (and at most the connection's deadline).
+  static let agentPatience = Duration.seconds(5)
+
+  /// Tries every identity of the ssh-agent; true when one was accepted. The agent is talked to
+  /// without blocking (``AgentConnection``): a stuck agent costs at most ``agentPatience`` per
+  /// answer, and cancellation cuts it at once.
   private func authenticateWithAgent(
     deadline: ContinuousClock.Instant, timeoutError: SshError, tried: inout [String]
   ) async throws -> Bool {
-    guard let session, let agent = libssh2_agent_init(session) else { return false }
-    defer {
-      libssh2_agent_disconnect(agent)
-      libssh2_agent_free(agent)
-    }
-    guard libssh2_agent_connect(agent) == 0 else {
-      tried.append("ssh-agent (cannot connect to SSH_AUTH_SOCK)")
+    guard let session, let path = configuration.agentPath ?? Self.environment("SSH_AUTH_SOCK"), !path.isEmpty else {
       return false
     }
-    let listed: Int32 = try await drive(deadline: deadline, timeout: timeoutError) { () -> Int32? in
-      let rc = libssh2_agent_list_identities(agent)
-      return rc == LibSSH2.eagain ? nil : rc
+    let agent: AgentConnection
+    do {
+      agent = try AgentConnection.open(path: path)
+    } catch {
+      tried.append("ssh-agent (\(error))")
+      return false
     }
-    guard listed == 0 else {
-      tried.append("ssh-agent (cannot list identities)")
+    defer { agent.close() }
+    let identities: [AgentConnection.Identity]
+    do {
+      identities = try await agent.identities(deadline: min(deadline, .now + Self.agentPatience))
+    } catch let error as AgentConnection.Failure {
+      tried.append("ssh-agent (\(error))")
       return false
     }
     let user = configuration.username
-    var previous: UnsafeMutablePointer<libssh2_agent_publickey>?
-    var count = 0
-    while true {
-      var identity: UnsafeMutablePointer<libssh2_agent_publickey>?
-      let rc = libssh2_agent_get_identity(agent, &identity, previous)
-      guard rc == 0, let identity else { break }
-      count += 1
+    for identity in identities {
+      let signer = AgentSigner(agent: agent, identity: identity, deadline: min(deadline, .now + Self.agentPatience))
+      agentSigner = signer
+      defer { agentSigner = nil }
       let result: Int32 = try await drive(deadline: deadline, timeout: timeoutError) { () throws -> Int32? in
-        let rc = libssh2_agent_userauth(agent, user, identity)
+        let rc = libssh2_userauth_publickey(
+          session, user, signer.blob.baseAddress, signer.blob.count, AgentSigner.callback, signer.abstract)
         if rc == LibSSH2.eagain { return nil }
         if LibSSH2.isConnectionLost(rc) { throw self.error(rc, "authenticating with the agent") }
         return rc
       }
       if result == 0 { return true }
-      previous = identity
+      if signer.gaveUp {
+        tried.append("ssh-agent (no signature from it within \(Self.agentPatience.compactDescription))")
+        return false
+      }
     }
-    tried.append("ssh-agent (\(count) identit\(count == 1 ? "y" : "ies") refused)")
+    tried.append("ssh-agent (\(identities.count) identit\(identities.count == 1 ? "y" : "ies") refused)")
     return false
   }
 }

@@ -48,6 +48,8 @@ public actor SshConnection {
   /// Process groups to signal, in order, and the task sending them.
   var pendingStops: [(signal: String, group: Int32)] = []
   var stopper: Task<Void, Never>?
+  /// The agent identity being tried, whose sign callback may ask to wait on the agent's socket.
+  var agentSigner: AgentSigner?
   let sftpGate = AsyncGate(permits: 1)
   var sftp: OpaquePointer?
   var openSessionChannels = 0
@@ -271,6 +273,15 @@ public actor SshConnection {
         // server may have nothing more to send (the command ended), so waiting for the socket would
         // wait for the next keepalive, 30 s later. Try again first.
         if readSome { continue }
+        // An agent signature on its way: wait for the agent's socket, not the server's.
+        if let signer = agentSigner, let wait = signer.wait {
+          signer.wait = nil
+          let agentFD = signer.agent.fd
+          let wakeup = try await reactor.wait(
+            fd: agentFD, for: wait, generation: reactor.generation(of: agentFD), deadline: signer.deadline)
+          if case .timedOut = wakeup { signer.giveUp() }
+          continue
+        }
         let directions = libssh2_session_block_directions(session)
         if directions & LIBSSH2_SESSION_BLOCK_INBOUND != 0 { interest.insert(.readable) }
         if directions & LIBSSH2_SESSION_BLOCK_OUTBOUND != 0 {
