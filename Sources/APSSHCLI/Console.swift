@@ -47,3 +47,16 @@ struct Console: Sendable {
     Array(text.utf8).withUnsafeBytes { sink.write($0, to: stream) }
   }
 }
+
+/// The arguments of the process, as given: `CommandLine.arguments` replaces bytes that are not
+/// UTF-8 by U+FFFD, so a remote command would not get them; these keep them (see
+/// `String(argumentBytes:)`), and the exec request sends them back as they were.
+public enum ProcessArguments {
+  /// Every argument but the program name.
+  public static var current: [String] {
+    (1..<Int(CommandLine.argc)).map { index in
+      guard let argument = CommandLine.unsafeArgv[index] else { return "" }
+      return String(argumentBytes: Array(UnsafeRawBufferPointer(start: argument, count: strlen(argument))))
+    }
+  }
+}

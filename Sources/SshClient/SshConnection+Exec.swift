@@ -86,9 +86,14 @@ extension SshConnection {
         return ()
       }
     }
-    let length = UInt32(command.utf8.count)
+    // The command's bytes as given, even those that are not UTF-8 (see `String(argumentBytes:)`).
+    let bytes = command.wireBytes
     try await drive(deadline: deadline, timeout: timeoutError) { () throws -> Void? in
-      let rc = libssh2_channel_process_startup(channel, "exec", 4, command, length)
+      let rc = bytes.withUnsafeBufferPointer { buffer in
+        buffer.withMemoryRebound(to: CChar.self) {
+          libssh2_channel_process_startup(channel, "exec", 4, $0.baseAddress, UInt32($0.count))
+        }
+      }
       if rc == LibSSH2.eagain { return nil }
       if rc != 0 { throw self.error(rc, "starting the command") }
       return ()

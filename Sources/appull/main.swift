@@ -1,4 +1,4 @@
 import APSSHCLI
 import Foundation
 
-exit(await APPull.main(arguments: Array(CommandLine.arguments.dropFirst())))
+exit(await APPull.main(arguments: ProcessArguments.current))

@@ -1,4 +1,4 @@
 import APSSHCLI
 import Foundation
 
-exit(await APPush.main(arguments: Array(CommandLine.arguments.dropFirst())))
+exit(await APPush.main(arguments: ProcessArguments.current))

@@ -1,4 +1,4 @@
 import APSSHCLI
 import Foundation
 
-exit(await APSSH.main(arguments: Array(CommandLine.arguments.dropFirst())))
+exit(await APSSH.main(arguments: ProcessArguments.current))

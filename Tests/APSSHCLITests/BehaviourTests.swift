@@ -107,6 +107,16 @@ import Testing
     #expect(ignored.stdout == "0\n")
   }
 
+  @Test func commandBytesThatAreNotUTF8AreSentAsTheyAre() async throws {
+    let fleet = try await Fleet.shared()
+    let apssh = ([productsDirectory + "/apssh"] + fleet.auth + fleet.targets([6]) + ["-r"]).map(ShellQuoting.quote)
+    // The command holds the bytes E9 and FF (Latin-1 é, and an invalid byte): od shows what came.
+    let result = try await Shell.run(["/bin/bash", "-c", apssh.joined(separator: " ") + " $'printf %s caf\\xe9-\\xff | od -An -tx1'"])
+    #expect(result.code == 0, "\(result.stderr)")
+    #expect(result.stdout.split(separator: " ").map(String.init).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+      == ["63", "61", "66", "e9", "2d", "ff"], "\(result.stdout)")
+  }
+
   @Test func aLastLineWithoutNewlineIsALineOfItsOwn() async throws {
     let fleet = try await Fleet.shared()
     let result = await apssh(fleet.auth + fleet.targets([3, 4, 5]) + ["printf abc; printf err >&2"])
