@@ -1,7 +1,7 @@
 # apssh-swift — `make demo` and `make test` work on a fresh Debian machine.
 SWIFT ?= swift
 
-.PHONY: all deps build release test demo bench clean
+.PHONY: all deps build release test demo bench format lint clean
 
 all: build
 
@@ -32,6 +32,14 @@ demo: release
 
 bench: release
 	scripts/bench.sh
+
+# The code style of .swift-format (swift-format comes with the toolchain).
+FORMATTED = Sources Tests examples benchmarks Package.swift
+format:
+	$(SWIFT) format format --in-place --recursive --parallel $(FORMATTED)
+
+lint:
+	$(SWIFT) format lint --strict --recursive --parallel $(FORMATTED)
 
 clean:
 	rm -rf .build

@@ -76,8 +76,10 @@ let package = Package(
       swiftSettings: strict),
     .executableTarget(
       name: "reuse-bench", dependencies: ["SshJobs", "Testbed"], path: "benchmarks/reuse", swiftSettings: strict),
-    .executableTarget(name: "fanout-bench", dependencies: ["SshClient", "Testbed"], path: "benchmarks/fanout", swiftSettings: strict),
-    .executableTarget(name: "asyncjobs-demo", dependencies: ["AsyncJobs"], path: "examples/asyncjobs-demo", swiftSettings: strict),
+    .executableTarget(
+      name: "fanout-bench", dependencies: ["SshClient", "Testbed"], path: "benchmarks/fanout", swiftSettings: strict),
+    .executableTarget(
+      name: "asyncjobs-demo", dependencies: ["AsyncJobs"], path: "examples/asyncjobs-demo", swiftSettings: strict),
 
     .testTarget(name: "AsyncJobsTests", dependencies: ["AsyncJobs"], swiftSettings: strict),
     .testTarget(name: "SshClientTests", dependencies: ["SshClient", "Testbed"], swiftSettings: strict),

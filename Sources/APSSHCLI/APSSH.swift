@@ -6,7 +6,9 @@ public enum APSSH {
   /// Runs `apssh` with `arguments` (without the program name); returns the exit code.
   /// - Parameter environment: where output goes, whether stderr is a terminal, whether to handle SIGINT.
   public static func main(arguments: [String], environment: CLIEnvironment = .standard) async -> Int32 {
-    await ToolMain.run(APSSHCommand.self, arguments: arguments, longOptions: Arguments.apsshLong, separateCommand: true, environment: environment)
+    await ToolMain.run(
+      APSSHCommand.self, arguments: arguments, longOptions: Arguments.apsshLong, separateCommand: true,
+      environment: environment)
   }
 }
 
@@ -14,7 +16,8 @@ public enum APSSH {
 public enum APPush {
   /// Runs `appush` with `arguments` (without the program name); returns the exit code.
   public static func main(arguments: [String], environment: CLIEnvironment = .standard) async -> Int32 {
-    await ToolMain.run(APPushCommand.self, arguments: arguments, longOptions: Arguments.copyLong, environment: environment)
+    await ToolMain.run(
+      APPushCommand.self, arguments: arguments, longOptions: Arguments.copyLong, environment: environment)
   }
 }
 
@@ -22,7 +25,8 @@ public enum APPush {
 public enum APPull {
   /// Runs `appull` with `arguments` (without the program name); returns the exit code.
   public static func main(arguments: [String], environment: CLIEnvironment = .standard) async -> Int32 {
-    await ToolMain.run(APPullCommand.self, arguments: arguments, longOptions: Arguments.copyLong, environment: environment)
+    await ToolMain.run(
+      APPullCommand.self, arguments: arguments, longOptions: Arguments.copyLong, environment: environment)
   }
 }
 
@@ -43,7 +47,8 @@ enum ToolMain {
     let tool = Command.configuration.commandName ?? "apssh"
     let command: Command
     do {
-      command = try Command.parse(Arguments.normalize(arguments, longOptions: longOptions, separateCommand: separateCommand))
+      command = try Command.parse(
+        Arguments.normalize(arguments, longOptions: longOptions, separateCommand: separateCommand))
     } catch {
       let message = Command.fullMessage(for: error)
       if Command.exitCode(for: error).isSuccess {

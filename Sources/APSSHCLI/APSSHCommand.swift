@@ -28,33 +28,49 @@ struct APSSHCommand: ToolCommand {
   @Flag(name: [.customShort("L"), .customLong("list-targets")], help: "Print the targets and exit.")
   var listTargets = false
 
-  @Flag(name: [.customShort("m"), .customLong("mark")], help: "With -o/-d: write DIR/0ok/<host> and DIR/1failed/<host> files.")
+  @Flag(
+    name: [.customShort("m"), .customLong("mark")],
+    help: "With -o/-d: write DIR/0ok/<host> and DIR/1failed/<host> files.")
   var mark = false
 
-  @Flag(name: [.customShort("n"), .customLong("dry-run")], help: "Print the excluded and selected targets (or, with -S, the job listing) and exit.")
+  @Flag(
+    name: [.customShort("n"), .customLong("dry-run")],
+    help: "Print the excluded and selected targets (or, with -S, the job listing) and exit.")
   var dryRun = false
 
   @Flag(name: [.customShort("V"), .customLong("version")], help: "Print the version and exit.")
   var version = false
 
-  @Flag(name: [.customShort("s"), .customLong("script")], help: "The first command word is a local script to copy and run (or, if no such file, a script body).")
+  @Flag(
+    name: [.customShort("s"), .customLong("script")],
+    help: "The first command word is a local script to copy and run (or, if no such file, a script body).")
   var script = false
 
-  @Option(name: [.customShort("i"), .customLong("includes")], help: ArgumentHelp("With -s: a local file pushed next to the script (repeatable).", valueName: "FILE"))
+  @Option(
+    name: [.customShort("i"), .customLong("includes")],
+    help: ArgumentHelp("With -s: a local file pushed next to the script (repeatable).", valueName: "FILE"))
   var includes: [String] = []
 
   @Flag(
     name: .customLong("stdin"),
-    help: "Send the local standard input to the command on every host (read once, streamed; without it, remote commands read end-of-file).")
+    help:
+      "Send the local standard input to the command on every host (read once, streamed; without it, remote commands read end-of-file)."
+  )
   var forwardStdin = false
 
-  @Option(name: [.customShort("S"), .customLong("scenario")], help: ArgumentHelp("Run a YAML scenario file instead of a command.", valueName: "FILE"))
+  @Option(
+    name: [.customShort("S"), .customLong("scenario")],
+    help: ArgumentHelp("Run a YAML scenario file instead of a command.", valueName: "FILE"))
   var scenario: String?
 
-  @Option(name: .customLong("var"), help: ArgumentHelp("A scenario variable, {{ NAME }} in the file (repeatable).", valueName: "NAME=VALUE"))
+  @Option(
+    name: .customLong("var"),
+    help: ArgumentHelp("A scenario variable, {{ NAME }} in the file (repeatable).", valueName: "NAME=VALUE"))
   var variables: [String] = []
 
-  @Option(name: .customLong("graph"), help: ArgumentHelp("With -S: write the job graph (.svg, .png, .dot).", valueName: "FILE"))
+  @Option(
+    name: .customLong("graph"),
+    help: ArgumentHelp("With -S: write the job graph (.svg, .png, .dot).", valueName: "FILE"))
   var graph: String?
 
   @Argument(parsing: .postTerminator, help: "The remote command (its words are joined with spaces).")
@@ -64,7 +80,9 @@ struct APSSHCommand: ToolCommand {
   func validate() throws {
     if version { return }
     if scenario == nil && !variables.isEmpty { throw ValidationError("--var only goes with a scenario (-S FILE)") }
-    if scenario != nil && forwardStdin { throw ValidationError("--stdin goes with a command, not with a scenario (-S)") }
+    if scenario != nil && forwardStdin {
+      throw ValidationError("--stdin goes with a command, not with a scenario (-S)")
+    }
     if mark && output.outDir == nil && !output.dateTime {
       throw ValidationError("--mark needs an output directory (-o DIR or -d)")
     }

@@ -49,13 +49,15 @@ extension ConnectionOptions {
       let missing = keys.filter { !readable($0) }
       if missing.count == keys.count {
         throw CLIError(
-          "could not find any usable key - exiting (cannot read \(missing.joined(separator: ", ")); -K to proceed anyway)")
+          "could not find any usable key - exiting (cannot read \(missing.joined(separator: ", ")); -K to proceed anyway)"
+        )
       }
       return
     }
     if ProcessInfo.processInfo.environment["SSH_AUTH_SOCK"] != nil { return }
     if SshConfiguration.defaultKeyPaths.contains(where: readable) { return }
     if !targets.isEmpty, targets.allSatisfy({ $0.keyPath.map(readable) ?? false }) { return }
-    throw CLIError("could not find any usable key - exiting (no -k, no ssh-agent, no ~/.ssh/id_* key; -K to proceed anyway)")
+    throw CLIError(
+      "could not find any usable key - exiting (no -k, no ssh-agent, no ~/.ssh/id_* key; -K to proceed anyway)")
   }
 }

@@ -1,9 +1,10 @@
+import SshJobs
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Darwin)
   import Darwin
 #endif
-import SshJobs
 
 /// Where a command writes and how it behaves towards its process: output sink, terminal, signals.
 ///

@@ -1,6 +1,6 @@
 import Foundation
-import Synchronization
 import SshJobs
+import Synchronization
 
 /// With `--json`: keeps each host's stdout and stderr for its record instead of printing them,
 /// at most `limit` bytes of each (the rest is counted, not kept). Events (connection failures…)

@@ -1,6 +1,6 @@
 import Foundation
-import Synchronization
 import SshJobs
+import Synchronization
 
 /// The live progress line on stderr (`apssh: 5/8 done, 2 running, 1 failed, 3.2s`), drawn with
 /// `\r` + erase-line and never mixed into output: every block written through this sink first

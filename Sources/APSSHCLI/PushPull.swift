@@ -125,15 +125,20 @@ struct APPushCommand: ToolCommand {
   @OptionGroup var options: CopyOptions
 
   func validate() throws { try options.validate(.push) }
-  func execute(_ environment: CLIEnvironment) async throws -> Int32 { try await options.execute(.push, environment: environment) }
+  func execute(_ environment: CLIEnvironment) async throws -> Int32 {
+    try await options.execute(.push, environment: environment)
+  }
 }
 
 /// `appull`: copy remote files from many hosts (SFTP), one job per host.
 struct APPullCommand: ToolCommand {
   static let configuration = CommandConfiguration(
-    commandName: "appull", abstract: "Copy files from many hosts: appull -t HOSTS @:REMOTE... LOCAL (use {host} in LOCAL)")
+    commandName: "appull",
+    abstract: "Copy files from many hosts: appull -t HOSTS @:REMOTE... LOCAL (use {host} in LOCAL)")
   @OptionGroup var options: CopyOptions
 
   func validate() throws { try options.validate(.pull) }
-  func execute(_ environment: CLIEnvironment) async throws -> Int32 { try await options.execute(.pull, environment: environment) }
+  func execute(_ environment: CLIEnvironment) async throws -> Int32 {
+    try await options.execute(.pull, environment: environment)
+  }
 }

@@ -1,10 +1,11 @@
+import Dispatch
+import Synchronization
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Darwin)
   import Darwin
 #endif
-import Dispatch
-import Synchronization
 
 /// Turns SIGINT (Ctrl-C), SIGTERM (CI cancel, `timeout`, systemd) and SIGHUP (terminal closed)
 /// into a call of `onSignal` (which stops the run) while installed: the signals are ignored by the

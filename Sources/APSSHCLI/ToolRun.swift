@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-  import Glibc
-#endif
 import Foundation
 import Inventory
 import SshJobs
 import Synchronization
+
+#if canImport(Glibc)
+  import Glibc
+#endif
 
 /// What apssh, appush and appull do once their input is a `RunSpec`: run it through the
 /// `Runner` with the output options (formatters, live progress line, signals), then render the
@@ -89,9 +90,15 @@ struct ToolRun {
     }
     // A signal, or stdout's reader going away (`| head`), stops the run as Ctrl-C does.
     let stop = StopReason()
-    let watcher = environment.handlesSignals ? SignalWatcher { stop.set($0); task.cancel() } : nil
+    let watcher =
+      environment.handlesSignals
+      ? SignalWatcher {
+        stop.set($0); task.cancel()
+      } : nil
     let standard = environment.sink as? StandardOutputSink
-    standard?.onBrokenPipe { stop.set(SIGPIPE); task.cancel() }
+    standard?.onBrokenPipe {
+      stop.set(SIGPIPE); task.cancel()
+    }
     let outcome = await withTaskCancellationHandler {
       await task.value
     } onCancel: {

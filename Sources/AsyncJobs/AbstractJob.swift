@@ -201,7 +201,8 @@ open class AbstractJob: CustomStringConvertible, @unchecked Sendable {
 
   /// The listing line of the job without ids, e.g. ``⚠   ⚐   <Job `b2`> [not done] requires={??}``.
   open var description: String {
-    let requires = requirements.isEmpty
+    let requires =
+      requirements.isEmpty
       ? "" : "requires={" + requirements.map { _ in "??" }.joined(separator: ", ") + "}"
     return "\(badge(ListingSymbols.current)) \(mainText) \(resultText) \(requires)"
   }

@@ -37,7 +37,8 @@ struct ScenarioCommand {
     }
     guard let typeNode = mapping["type"], let type = typeNode.scalarText else {
       throw parser.error(
-        .missingField, "this command has no 'type:' (one of \(Self.types.joined(separator: ", ")))", at: node, key: "type")
+        .missingField, "this command has no 'type:' (one of \(Self.types.joined(separator: ", ")))", at: node,
+        key: "type")
     }
     guard let allowed = Self.allowedKeys[type] else {
       throw parser.error(
@@ -80,7 +81,9 @@ struct ScenarioCommand {
 
     /// The first of `keys` present, as a list of data strings (a single string is a list of one).
     func dataList(_ keys: String...) throws -> [String]? {
-      for key in keys { if let node = mapping[key] { return try list(node, key: key) { try values.data($0, key: key) } } }
+      for key in keys {
+        if let node = mapping[key] { return try list(node, key: key) { try values.data($0, key: key) } }
+      }
       return nil
     }
 
@@ -117,7 +120,8 @@ struct ScenarioCommand {
       else { throw missing(push ? "'remotepath'" : "'localpath'") }
       if push {
         return Push(
-          localPaths: sources, remotePath: destination, recursive: try flag("recursive"), preserve: try flag("preserve"),
+          localPaths: sources, remotePath: destination, recursive: try flag("recursive"),
+          preserve: try flag("preserve"),
           label: try label(), verbose: try verbose(), timeout: try timeout())
       }
       return Pull(
@@ -190,14 +194,16 @@ struct ScenarioCommand {
         if let status = Int(text) {
           guard (0...255).contains(status) else {
             throw parser.error(
-              .badValue, "exit status \(text) in 'allowed_exits' is not between 0 and 255", at: node, key: "allowed_exits")
+              .badValue, "exit status \(text) in 'allowed_exits' is not between 0 and 255", at: node,
+              key: "allowed_exits")
           }
           return .code(Int32(status))
         }
         let name = text.uppercased().hasPrefix("SIG") ? String(text.dropFirst(3)) : text
         guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber }) else {
           throw parser.error(
-            .badValue, "'\(text)' in 'allowed_exits' is neither a status nor a signal name", at: node, key: "allowed_exits")
+            .badValue, "'\(text)' in 'allowed_exits' is neither a status nor a signal name", at: node,
+            key: "allowed_exits")
         }
         return .signal(name.uppercased())
       }

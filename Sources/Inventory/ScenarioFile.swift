@@ -52,7 +52,9 @@ struct ScenarioParser {
   let resolver: TargetResolver
 
   static let topKeys: Set<String> = ["nodes", "jobs", "window", "jobs_window", "timeout"]
-  static let nodeKeys: Set<String> = ["id", "hostname", "username", "port", "key", "gateway", "localnode", "formatter", "verbose"]
+  static let nodeKeys: Set<String> = [
+    "id", "hostname", "username", "port", "key", "gateway", "localnode", "formatter", "verbose",
+  ]
   static let jobKeys: Set<String> = [
     "id", "label", "node", "commands", "required", "requires", "critical", "forever", "timeout", "verbose",
   ]
@@ -126,7 +128,8 @@ struct ScenarioParser {
         spec.name = id
       } else {
         guard let hostname = try values.data(mapping["hostname"], key: "hostname"), !hostname.isEmpty else {
-          throw error(.missingField, "node '\(id)' has no 'hostname:' (or 'localnode: true')", at: entry.at, key: "hostname")
+          throw error(
+            .missingField, "node '\(id)' has no 'hostname:' (or 'localnode: true')", at: entry.at, key: "hostname")
         }
         spec = .ssh(hostname, name: id)
         spec.user = try values.data(mapping["username"], key: "username")
@@ -144,7 +147,8 @@ struct ScenarioParser {
         let name = try values.data(formatter, key: "formatter")
         guard let name, Self.formatters.contains(name) else {
           throw error(
-            .badValue, "unknown formatter '\(name ?? "")'; use \(Self.formatters.joined(separator: ", "))", at: formatter,
+            .badValue, "unknown formatter '\(name ?? "")'; use \(Self.formatters.joined(separator: ", "))",
+            at: formatter,
             key: "formatter")
         }
         spec.formatter = name
@@ -164,7 +168,8 @@ struct ScenarioParser {
         }
         guard let gatewayNode = nodes[hop.id] else {
           throw error(
-            .unknownNode, "node '\(id)' has an unknown gateway '\(hop.id)'; known nodes: \(order.joined(separator: ", "))",
+            .unknownNode,
+            "node '\(id)' has an unknown gateway '\(hop.id)'; known nodes: \(order.joined(separator: ", "))",
             at: hop.at, key: "gateway")
         }
         guard gatewayNode.spec.kind == .ssh else {
@@ -291,7 +296,8 @@ struct ScenarioParser {
       let name = key.textValue
       if !allowed.contains(name) {
         throw error(
-          .unknownKey, "unexpected key '\(name)' in \(what); allowed: \(allowed.sorted().joined(separator: ", "))", at: key,
+          .unknownKey, "unexpected key '\(name)' in \(what); allowed: \(allowed.sorted().joined(separator: ", "))",
+          at: key,
           key: name)
       }
     }

@@ -105,7 +105,8 @@ final class KnownHostsStore: @unchecked Sendable {
       guard rc == 0, let entry else { throw CocoaError(.fileWriteUnknown) }
       var buffer = [CChar](repeating: 0, count: 8192)
       var length = 0
-      guard libssh2_knownhost_writeline(hosts, entry, &buffer, buffer.count, &length, LIBSSH2_KNOWNHOST_FILE_OPENSSH) == 0
+      guard
+        libssh2_knownhost_writeline(hosts, entry, &buffer, buffer.count, &length, LIBSSH2_KNOWNHOST_FILE_OPENSSH) == 0
       else { throw CocoaError(.fileWriteUnknown) }
       let line = String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
       try append(line: line.hasSuffix("\n") ? line : line + "\n")
@@ -144,7 +145,9 @@ final class KnownHostsStore: @unchecked Sendable {
         if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
         guard let single = libssh2_knownhost_init(session) else { return nil }
         defer { libssh2_knownhost_free(single) }
-        let added = trimmed.withCString { libssh2_knownhost_readline(single, $0, strlen($0), LIBSSH2_KNOWNHOST_FILE_OPENSSH) }
+        let added = trimmed.withCString {
+          libssh2_knownhost_readline(single, $0, strlen($0), LIBSSH2_KNOWNHOST_FILE_OPENSSH)
+        }
         guard added == 0 else { continue }
         if Self.check(single, host: host, port: port, key: key, keyType: keyType) == LIBSSH2_KNOWNHOST_CHECK_MISMATCH {
           return index + 1

@@ -77,7 +77,8 @@ final class Reactor: Sendable {
     var event = epoll_event()
     event.events = EPOLLIN.rawValue
     event.data.fd = eventFD
-    precondition(epoll_ctl(epollFD, EPOLL_CTL_ADD, eventFD, &event) == 0, "cannot watch the reactor's eventfd: errno \(errno)")
+    precondition(
+      epoll_ctl(epollFD, EPOLL_CTL_ADD, eventFD, &event) == 0, "cannot watch the reactor's eventfd: errno \(errno)")
     let thread = Thread { [self] in self.loop() }
     thread.name = "apssh-reactor"
     thread.start()

@@ -22,13 +22,16 @@ enum SessionMemory {
   private static let headerSize = 16
   private static let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
 
-  typealias AllocFunction = @convention(c) (Int, UnsafeMutablePointer<UnsafeMutableRawPointer?>?) ->
+  typealias AllocFunction =
+    @convention(c) (Int, UnsafeMutablePointer<UnsafeMutableRawPointer?>?) ->
     UnsafeMutableRawPointer?
-  typealias FreeFunction = @convention(c) (UnsafeMutableRawPointer?, UnsafeMutablePointer<UnsafeMutableRawPointer?>?)
+  typealias FreeFunction =
+    @convention(c) (UnsafeMutableRawPointer?, UnsafeMutablePointer<UnsafeMutableRawPointer?>?)
     -> Void
-  typealias ReallocFunction = @convention(c) (
-    UnsafeMutableRawPointer?, Int, UnsafeMutablePointer<UnsafeMutableRawPointer?>?
-  ) -> UnsafeMutableRawPointer?
+  typealias ReallocFunction =
+    @convention(c) (
+      UnsafeMutableRawPointer?, Int, UnsafeMutablePointer<UnsafeMutableRawPointer?>?
+    ) -> UnsafeMutableRawPointer?
 
   /// `LIBSSH2_ALLOC_FUNC`.
   static let alloc: AllocFunction = { count, _ in allocate(count) }

@@ -60,7 +60,8 @@ enum Socket {
     var lastError = SshError(.unreachable, host: label, "no address for \(host)")
     for var address in addresses {
       let family = Int32(address.ss_family)
-      let fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+      let fd = socket(
+        family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
       guard fd >= 0 else {
         throw SshError(.other, host: label, "cannot create a socket: \(errnoString())", systemError: errno)
       }
@@ -109,7 +110,8 @@ enum Socket {
     switch code {
     case ECONNREFUSED:
       return SshError(
-        .connectionRefused, host: label, "connection refused on port \(port); is sshd running there?", systemError: code)
+        .connectionRefused, host: label, "connection refused on port \(port); is sshd running there?", systemError: code
+      )
     case ENETUNREACH, EHOSTUNREACH:
       return SshError(
         .unreachable, host: label, "host unreachable (\(String(cString: strerror(code))))", systemError: code)

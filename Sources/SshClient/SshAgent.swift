@@ -39,7 +39,8 @@ final class AgentConnection: @unchecked Sendable {
 
   /// Connects to the agent socket at `path` without blocking.
   static func open(path: String) throws -> AgentConnection {
-    let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    let fd = socket(
+      AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
     guard fd >= 0 else { throw Failure(description: "cannot make a socket: \(String(cString: strerror(errno)))") }
     var address = sockaddr_un()
     address.sun_family = sa_family_t(AF_UNIX)
@@ -53,7 +54,9 @@ final class AgentConnection: @unchecked Sendable {
       raw[bytes.count] = 0
     }
     let rc = withUnsafePointer(to: &address) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+      }
     }
     // A Unix socket connects at once or not at all (EAGAIN: its backlog is full).
     guard rc == 0 else {
@@ -125,7 +128,9 @@ final class AgentConnection: @unchecked Sendable {
       let (answer, interest) = try step()
       if let answer { return answer }
       let generation = Reactor.shared.generation(of: fd)
-      if case .timedOut = try await Reactor.shared.wait(fd: fd, for: interest, generation: generation, deadline: deadline) {
+      if case .timedOut = try await Reactor.shared.wait(
+        fd: fd, for: interest, generation: generation, deadline: deadline)
+      {
         throw Failure(description: "no answer from the agent in time")
       }
     }
@@ -230,7 +235,8 @@ final class AgentSigner: @unchecked Sendable {
     case .failed:
       throw AgentConnection.Failure(description: "no signature from the agent in time")
     case .idle:
-      let request = [13] + AgentConnection.string(identity.blob)
+      let request =
+        [13] + AgentConnection.string(identity.blob)
         + AgentConnection.string(Array(UnsafeBufferPointer(start: data, count: count))) + AgentConnection.uint32(0)
       agent.send(request)
       state = .waiting

@@ -147,7 +147,8 @@ extension ExitStatus {
   public var shellStatus: Int32 {
     switch self {
     case .code(let code): return code
-    case .signal(let name): return 128 + (ExitStatus.signalNumbers[name.hasPrefix("SIG") ? String(name.dropFirst(3)) : name] ?? 64)
+    case .signal(let name):
+      return 128 + (ExitStatus.signalNumbers[name.hasPrefix("SIG") ? String(name.dropFirst(3)) : name] ?? 64)
     }
   }
 

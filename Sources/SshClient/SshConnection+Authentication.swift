@@ -22,7 +22,9 @@ extension SshConnection {
         .authenticationFailed, host: label,
         "authentication failed: the server offers only \(methods), and apssh authenticates with keys")
     }
-    if configuration.useAgent, let socket = configuration.agentPath ?? Self.environment("SSH_AUTH_SOCK"), !socket.isEmpty {
+    if configuration.useAgent, let socket = configuration.agentPath ?? Self.environment("SSH_AUTH_SOCK"),
+      !socket.isEmpty
+    {
       if try await authenticateWithAgent(deadline: deadline, timeoutError: timeoutError, tried: &tried) { return }
     }
     let explicitKeys = configuration.keyPaths != nil
@@ -31,7 +33,8 @@ extension SshConnection {
         if explicitKeys { tried.append("key \(path) (missing or unreadable)") }
         continue
       }
-      let passphrase = configuration.passphrase?(path)
+      let passphrase =
+        configuration.passphrase?(path)
         ?? Self.environment("APSSH_KEY_PASSPHRASE")
       // Unencrypted OpenSSH keys are read once per process: Ed25519 ones sign in process, the
       // others give libssh2 their public key. Anything else, libssh2 reads itself.

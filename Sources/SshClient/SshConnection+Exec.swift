@@ -172,7 +172,8 @@ extension SshConnection {
 
 extension SshConnection {
   /// Tells the command that its input is over.
-  fileprivate func sendEOF(_ channel: OpaquePointer, deadline: ContinuousClock.Instant?, timeout: SshError) async throws {
+  fileprivate func sendEOF(_ channel: OpaquePointer, deadline: ContinuousClock.Instant?, timeout: SshError) async throws
+  {
     try await drive(deadline: deadline, timeout: timeout) { () throws -> Void? in
       let rc = libssh2_channel_send_eof(channel)
       if rc == LibSSH2.eagain { return nil }
@@ -202,7 +203,8 @@ extension SshConnection {
         // SessionIO, never asks for the same call again), so the pointer need not outlive it.
         let written: Int? = try await drive(deadline: deadline, timeout: timeout) { () throws -> Int?? in
           let rc = chunk.withUnsafeBytes { bytes in
-            libssh2_channel_write_ex(channel, 0, bytes.baseAddress!.assumingMemoryBound(to: CChar.self) + sent, bytes.count - sent)
+            libssh2_channel_write_ex(
+              channel, 0, bytes.baseAddress!.assumingMemoryBound(to: CChar.self) + sent, bytes.count - sent)
           }
           if rc == Int(LibSSH2.eagain) { return nil }
           if rc < 0 {

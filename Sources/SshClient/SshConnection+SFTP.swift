@@ -335,7 +335,8 @@ extension SshConnection {
           remote: (remote as NSString).appendingPathComponent(entry), recursive: true, preserve: preserve)
       }
       if preserve {
-        try await setAttributes(sftp, remote, mode: UInt32(mode), times: (UInt64(info.st_atim.tv_sec), UInt64(info.st_mtim.tv_sec)))
+        try await setAttributes(
+          sftp, remote, mode: UInt32(mode), times: (UInt64(info.st_atim.tv_sec), UInt64(info.st_mtim.tv_sec)))
       }
       return total
     }
@@ -349,7 +350,8 @@ extension SshConnection {
       throw SshError(.localFile, host: label, error.description)
     }
     if preserve {
-      try await setAttributes(sftp, remote, mode: UInt32(mode), times: (UInt64(info.st_atim.tv_sec), UInt64(info.st_mtim.tv_sec)))
+      try await setAttributes(
+        sftp, remote, mode: UInt32(mode), times: (UInt64(info.st_atim.tv_sec), UInt64(info.st_mtim.tv_sec)))
     }
     return sent
   }
@@ -377,7 +379,8 @@ extension SshConnection {
         }
         let name = (remote as NSString).lastPathComponent
         let target = intoDirectory ? (localPath as NSString).appendingPathComponent(name) : localPath
-        total += try await getItem(sftp, remote: remote, info: info, local: target, recursive: recursive, preserve: preserve)
+        total += try await getItem(
+          sftp, remote: remote, info: info, local: target, recursive: recursive, preserve: preserve)
       }
       return total
     }

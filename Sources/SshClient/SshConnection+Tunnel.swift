@@ -18,12 +18,16 @@ extension SshConnection {
       libssh2_channel_direct_tcpip_ex(session, host, Int32(port), "127.0.0.1", 22)
     }
     var pair: [Int32] = [-1, -1]
-    guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0
+    guard
+      socketpair(
+        AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair)
+        == 0
     else {
       let failure = errno
       await release(channel: channel, epoch: connectionCount, counted: false)
       throw SshError(
-        .other, host: target, "cannot create a socket pair: \(String(cString: strerror(failure)))", systemError: failure)
+        .other, host: target, "cannot create a socket pair: \(String(cString: strerror(failure)))", systemError: failure
+      )
     }
     let local = pair[0]
     do {

@@ -205,8 +205,10 @@ public actor SshConnection {
     self.session = session
     failure = nil
     libssh2_session_set_blocking(session, 0)
-    _ = libssh2_session_callback_set(session, LIBSSH2_CALLBACK_RECV, unsafeBitCast(SessionIO.receiveCallback, to: UnsafeMutableRawPointer.self))
-    _ = libssh2_session_callback_set(session, LIBSSH2_CALLBACK_SEND, unsafeBitCast(SessionIO.sendCallback, to: UnsafeMutableRawPointer.self))
+    _ = libssh2_session_callback_set(
+      session, LIBSSH2_CALLBACK_RECV, unsafeBitCast(SessionIO.receiveCallback, to: UnsafeMutableRawPointer.self))
+    _ = libssh2_session_callback_set(
+      session, LIBSSH2_CALLBACK_SEND, unsafeBitCast(SessionIO.sendCallback, to: UnsafeMutableRawPointer.self))
     if let size = configuration.socketSendBufferSize {
       var value = Int32(size)
       _ = setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &value, socklen_t(MemoryLayout<Int32>.size))
@@ -398,7 +400,8 @@ public actor SshConnection {
       if configuration.hostKeyPolicy == .strict {
         throw SshError(
           .hostKeyUnknown, host: label,
-          "unknown host key for \(name) (strict checking): add it to \(path), e.g. with ssh-keyscan -p \(port) \(host) >> \(path)")
+          "unknown host key for \(name) (strict checking): add it to \(path), e.g. with ssh-keyscan -p \(port) \(host) >> \(path)"
+        )
       }
       do {
         try store.add(host: host, port: port, key: bytes, keyType: type)
@@ -525,7 +528,8 @@ public actor SshConnection {
     state = .closed
     if let attempt {
       self.attempt = nil
-      attempt.result.fulfill(.failure(SshError(.disconnected, host: label, "the connection was closed while connecting")))
+      attempt.result.fulfill(
+        .failure(SshError(.disconnected, host: label, "the connection was closed while connecting")))
       attempt.task.cancel()
       await attempt.task.wait()
     }

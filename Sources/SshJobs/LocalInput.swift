@@ -1,11 +1,12 @@
+import Dispatch
+import SshClient
+import Synchronization
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Darwin)
   import Darwin
 #endif
-import Dispatch
-import SshClient
-import Synchronization
 
 extension CommandInput {
   /// The contents of the local file `path`, read as they are sent (each command reads the file
@@ -79,7 +80,9 @@ public final class SharedInput: Sendable {
     var template = Array((directory + "/apssh-stdin-XXXXXX").utf8CString)
     let fd = mkstemp(&template)
     guard fd >= 0 else {
-      throw CommandError(host: "local", "cannot make a temporary file for the input in \(directory): \(String(cString: strerror(errno)))")
+      throw CommandError(
+        host: "local", "cannot make a temporary file for the input in \(directory): \(String(cString: strerror(errno)))"
+      )
     }
     unlink(template)
     _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
@@ -160,12 +163,15 @@ public final class SharedInput: Sendable {
   /// `count` bytes at `offset` of the file, read off the cooperative pool.
   private func read(at offset: Int, count: Int) async throws -> [UInt8] {
     let fd = self.fd
-    let (bytes, failure) = await withCheckedContinuation { (continuation: CheckedContinuation<([UInt8], Int32), Never>) in
+    let (bytes, failure) = await withCheckedContinuation {
+      (continuation: CheckedContinuation<([UInt8], Int32), Never>) in
       Self.readers.async {
         var bytes = [UInt8](repeating: 0, count: count)
         var done = 0
         while done < count {
-          let rc = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, count - done, off_t(offset + done)) }
+          let rc = bytes.withUnsafeMutableBytes {
+            pread(fd, $0.baseAddress! + done, count - done, off_t(offset + done))
+          }
           if rc < 0 && errno == EINTR { continue }
           if rc < 0 { return continuation.resume(returning: ([], errno)) }
           if rc == 0 { break }

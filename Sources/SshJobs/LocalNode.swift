@@ -1,10 +1,11 @@
+import SshClient
+import Subprocess
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Darwin)
   import Darwin
 #endif
-import SshClient
-import Subprocess
 
 /// The local host: commands run through `/bin/sh -c` in the current directory, their output going
 /// to the formatter exactly as a remote command's would, under the host name `LOCALNODE`.

@@ -55,7 +55,8 @@ final class OutputRelay: Sendable {
 
   /// Keeps a piece of a line; hands over what reaches ``longestLine``.
   private static func hold(
-    _ bytes: ArraySlice<UInt8>, in pending: inout [UInt8], stream: OutputChunk.Stream, to formatter: any OutputFormatter,
+    _ bytes: ArraySlice<UInt8>, in pending: inout [UInt8], stream: OutputChunk.Stream,
+    to formatter: any OutputFormatter,
     from origin: OutputOrigin
   ) {
     pending.append(contentsOf: bytes)

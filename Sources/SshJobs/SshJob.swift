@@ -104,7 +104,8 @@ public final class SshJob: AbstractJob, @unchecked Sendable {
       let status = try await command.run(in: context)
       if command.isSuccess(status) { continue }
       if critical {
-        throw CommandFailedError(host: node.description, command: command.displayLabel, status: status, index: index + 1)
+        throw CommandFailedError(
+          host: node.description, command: command.displayLabel, status: status, index: index + 1)
       }
       overall = status
     }

@@ -104,7 +104,8 @@ public final class SshNode: CommandNode {
       sftp.set(false)
       formatter.event(.authenticated, from: origin)
     case .attemptFailed(let error, let willRetry):
-      formatter.event(willRetry ? .connectionRetrying(reason: error.message) : .connectionFailed(reason: error.message), from: origin)
+      formatter.event(
+        willRetry ? .connectionRetrying(reason: error.message) : .connectionFailed(reason: error.message), from: origin)
     case .lost:
       sftp.set(false)
     case .closed:

@@ -144,7 +144,9 @@ public struct Template: Sendable, Hashable, CustomStringConvertible {
     guard let first = text.unicodeScalars.first, first == "_" || (first.isASCII && first.properties.isAlphabetic) else {
       return false
     }
-    return text.unicodeScalars.allSatisfy { $0 == "_" || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) }
+    return text.unicodeScalars.allSatisfy {
+      $0 == "_" || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0)))
+    }
   }
 }
 
@@ -162,7 +164,8 @@ public struct TemplateError: Error, Sendable, Equatable, CustomStringConvertible
     self.message = message
     let before = text[..<index]
     line = before.reduce(1) { $1 == "\n" ? $0 + 1 : $0 }
-    column = before.count - (before.lastIndex(of: "\n").map { before.distance(from: before.startIndex, to: $0) + 1 } ?? 0) + 1
+    column =
+      before.count - (before.lastIndex(of: "\n").map { before.distance(from: before.startIndex, to: $0) + 1 } ?? 0) + 1
   }
 
   /// `line L, column C: message`.

@@ -1,9 +1,10 @@
+import Foundation
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Darwin)
   import Darwin
 #endif
-import Foundation
 
 /// A loopback TCP endpoint used by a fault helper.
 public struct TestbedEndpoint: Sendable, Hashable, CustomStringConvertible {

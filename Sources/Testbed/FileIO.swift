@@ -1,7 +1,8 @@
+import Foundation
+
 #if canImport(Glibc)
   import Glibc
 #endif
-import Foundation
 
 /// Small file helpers (whole-file reads and writes, permissions).
 enum FileIO {

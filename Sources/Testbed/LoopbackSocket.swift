@@ -79,7 +79,8 @@ enum LoopbackSocket {
     }
     if result != 0 {
       var entry = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-      let milliseconds = Int32(timeout.components.seconds * 1000)
+      let milliseconds =
+        Int32(timeout.components.seconds * 1000)
         + Int32(timeout.components.attoseconds / 1_000_000_000_000_000)
       guard poll(&entry, 1, milliseconds) == 1 else {
         close(fd)

@@ -1,9 +1,10 @@
+import Foundation
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Darwin)
   import Darwin
 #endif
-import Foundation
 
 /// What `/proc` tells about processes: parents, descendants, open sockets, command lines.
 enum ProcessTree {
@@ -47,8 +48,9 @@ enum ProcessTree {
     }
     var result: Set<UInt64> = []
     for entry in entries {
-      guard let target = try? FileManager.default.destinationOfSymbolicLink(
-        atPath: "\(directory)/\(entry)"),
+      guard
+        let target = try? FileManager.default.destinationOfSymbolicLink(
+          atPath: "\(directory)/\(entry)"),
         target.hasPrefix("socket:["), let inode = UInt64(target.dropFirst(8).dropLast())
       else { continue }
       result.insert(inode)

@@ -140,7 +140,8 @@ enum Subprocess {
     guard let status = await wait(pid, timeout: timeout) else {
       kill(pid, SIGKILL)
       _ = await wait(pid, timeout: .seconds(5))
-      throw TestbedError.commandFailed(command: ([path] + arguments).joined(separator: " "), code: -1,
+      throw TestbedError.commandFailed(
+        command: ([path] + arguments).joined(separator: " "), code: -1,
         output: "timed out after \(timeout)")
     }
     return (exitCode(status), FileIO.read(outputPath) ?? "")
@@ -151,7 +152,8 @@ enum Subprocess {
   static func check(_ path: String, _ arguments: [String]) async throws -> String {
     let (code, output) = try await run(path, arguments)
     guard code == 0 else {
-      throw TestbedError.commandFailed(command: ([path] + arguments).joined(separator: " "), code: code,
+      throw TestbedError.commandFailed(
+        command: ([path] + arguments).joined(separator: " "), code: code,
         output: output)
     }
     return output

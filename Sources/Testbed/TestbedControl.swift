@@ -1,9 +1,10 @@
+import Foundation
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Darwin)
   import Darwin
 #endif
-import Foundation
 
 /// Persistent testbeds for people (`aptestbed up/down/status`): started detached in a directory,
 /// found again and stopped through its `testbed.json`.

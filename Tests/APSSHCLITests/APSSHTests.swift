@@ -54,13 +54,15 @@ import Testing
     #expect(result.stdout.split(separator: "\n").contains { $0.contains(fleet.address(5)) && $0.hasSuffix(":alive") })
     // Said once, at the end, with the host and the reason.
     let lines = result.stderr.split(separator: "\n")
-    #expect(lines == ["127.0.0.250: unreachable: connection refused on port 1; is sshd running there?"], "\(result.stderr)")
+    #expect(
+      lines == ["127.0.0.250: unreachable: connection refused on port 1; is sshd running there?"], "\(result.stderr)")
   }
 
   @Test func retriesMakeSeveralAttempts() async throws {
     let fleet = try await Fleet.shared()
     let start = ContinuousClock.now
-    let result = await apssh(fleet.auth + ["-t", "\(fleet.testbed.username)@127.0.0.251:1", "--retries", "2", "-c", "2", "true"])
+    let result = await apssh(
+      fleet.auth + ["-t", "\(fleet.testbed.username)@127.0.0.251:1", "--retries", "2", "-c", "2", "true"])
     #expect(result.code == 3)
     #expect(ContinuousClock.now - start >= .milliseconds(900))
     let bad = await apssh(fleet.auth + ["-t", "x", "--retries", "0", "true"])
@@ -91,8 +93,10 @@ import Testing
     let fleet = try await Fleet.shared()
     let directory = temporaryDirectory() + "/out"
     let result = await apssh(
-      fleet.auth + fleet.targets([0, 1]) + ["-t", "\(fleet.testbed.username)@127.0.0.252:1", "-c", "30", "-o", directory, "-m",
-        "echo", "file; echo problem >&2"])
+      fleet.auth + fleet.targets([0, 1]) + [
+        "-t", "\(fleet.testbed.username)@127.0.0.252:1", "-c", "30", "-o", directory, "-m",
+        "echo", "file; echo problem >&2",
+      ])
     #expect(result.code == 3)
     #expect(result.stdout == directory + "\n")
     let out = try String(contentsOfFile: directory + "/" + fleet.address(0), encoding: .utf8)
@@ -109,8 +113,10 @@ import Testing
   @Test func jsonReport() async throws {
     let fleet = try await Fleet.shared()
     let result = await apssh(
-      fleet.auth + ["--json", "-c", "30", "-t", "\(fleet.target(12)),\(fleet.target(13)),\(fleet.testbed.username)@127.0.0.253:1",
-        "echo hi from $(whoami); echo warn >&2; exit 2"])
+      fleet.auth + [
+        "--json", "-c", "30", "-t", "\(fleet.target(12)),\(fleet.target(13)),\(fleet.testbed.username)@127.0.0.253:1",
+        "echo hi from $(whoami); echo warn >&2; exit 2",
+      ])
     #expect(result.code == 3)
     let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
     #expect(report["tool"] as? String == "apssh")
@@ -152,7 +158,8 @@ import Testing
     let script = directory + "/greet.sh"
     try write("#!/bin/sh\necho \"script $1 $(cat \"$(dirname \"$0\")/data.txt\")\"\n", to: script)
     try write("included", to: directory + "/data.txt")
-    let result = await apssh(fleet.auth + ["-r", "-s", "-i", directory + "/data.txt"] + fleet.targets([3]) + [script, "arg"])
+    let result = await apssh(
+      fleet.auth + ["-r", "-s", "-i", directory + "/data.txt"] + fleet.targets([3]) + [script, "arg"])
     #expect(result.code == 0, "\(result.stderr)")
     #expect(result.stdout == "script arg included\n")
     let body = await apssh(fleet.auth + ["-r", "-s"] + fleet.targets([3]) + ["echo body \"$1\"", "x"])
@@ -187,11 +194,13 @@ import Testing
 
   @Test func keysAndOkIfNoKey() async throws {
     let fleet = try await Fleet.shared()
-    let missing = await apssh(["-k", "/nonexistent/key", "--known-hosts", fleet.testbed.knownHostsPath] + fleet.targets([6]) + ["true"])
+    let missing = await apssh(
+      ["-k", "/nonexistent/key", "--known-hosts", fleet.testbed.knownHostsPath] + fleet.targets([6]) + ["true"])
     #expect(missing.code == 2)
     #expect(missing.stderr.contains("could not find any usable key"))
     let proceed = await apssh(
-      ["-K", "-k", "/nonexistent/key", "--known-hosts", fleet.testbed.knownHostsPath, "-c", "5"] + fleet.targets([6]) + ["true"])
+      ["-K", "-k", "/nonexistent/key", "--known-hosts", fleet.testbed.knownHostsPath, "-c", "5"] + fleet.targets([6])
+        + ["true"])
     #expect(proceed.code == 3)
     #expect(proceed.stderr.contains(fleet.address(6)))
   }

@@ -8,12 +8,15 @@ import Testing
 /// argument vector) against the options the commands declare to ArgumentParser.
 @Suite struct ArgumentsTests {
   /// The named arguments of a command: (short names, long names, takes a value).
-  static func declared(_ command: any ParsableCommand.Type) throws -> [(short: [String], long: [String], valued: Bool)] {
+  static func declared(_ command: any ParsableCommand.Type) throws -> [(short: [String], long: [String], valued: Bool)]
+  {
     let json = try #require(try JSONSerialization.jsonObject(with: Data(command._dumpHelp().utf8)) as? [String: Any])
     let body = try #require(json["command"] as? [String: Any])
     let arguments = try #require(body["arguments"] as? [[String: Any]])
     return arguments.compactMap { argument in
-      guard let names = argument["names"] as? [[String: String]], let kind = argument["kind"] as? String else { return nil }
+      guard let names = argument["names"] as? [[String: String]], let kind = argument["kind"] as? String else {
+        return nil
+      }
       return (
         names.filter { $0["kind"] == "short" }.compactMap { $0["name"] },
         names.filter { $0["kind"] == "long" }.compactMap { $0["name"].map { "--" + $0 } }, kind == "option"
@@ -38,8 +41,10 @@ import Testing
 
   @Test func normalizing() {
     let long = Arguments.apsshLong
-    #expect(Arguments.normalize(["-tc", "-th1,h2", "--raw", "--retr=3", "ls", "-l"], longOptions: long, separateCommand: true)
-      == ["--time-colon-format", "-t", "h1,h2", "--raw-format", "--retries=3", "--", "ls", "-l"])
+    #expect(
+      Arguments.normalize(
+        ["-tc", "-th1,h2", "--raw", "--retr=3", "ls", "-l"], longOptions: long, separateCommand: true)
+        == ["--time-colon-format", "-t", "h1,h2", "--raw-format", "--retries=3", "--", "ls", "-l"])
     #expect(Arguments.normalize(["-t", "h", "--", "-x"], longOptions: long) == ["-t", "h", "--", "-x"])
   }
 }

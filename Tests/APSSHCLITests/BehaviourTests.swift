@@ -16,7 +16,9 @@ import Testing
   /// A scenario running `command` on every host of `testbed`'s group.
   static func scenario(_ testbed: Testbed, command: String) throws -> String {
     let path = temporaryDirectory() + "/long.yaml"
-    try write("jobs:\n  - id: long\n    node: \"@testbed\"\n    commands:\n      - type: Run\n        command: \(command)\n", to: path)
+    try write(
+      "jobs:\n  - id: long\n    node: \"@testbed\"\n    commands:\n      - type: Run\n        command: \(command)\n",
+      to: path)
     return path
   }
 
@@ -26,7 +28,8 @@ import Testing
     defer { testbed.stopSynchronously() }
     let sleep = Self.longSleep()
     let auth = ["-k", testbed.userKeyPath, "--known-hosts", testbed.knownHostsPath]
-    let arguments = scenario
+    let arguments =
+      scenario
       ? auth + ["-I", testbed.inventoryPath, "-S", try Self.scenario(testbed, command: sleep)]
       : auth + ["-t", testbed.targets.joined(separator: ","), sleep]
     let child = try ChildProcess("apssh", arguments)
@@ -52,7 +55,8 @@ import Testing
     #expect(result.stderr.contains("status=141"), "\(result.stderr)")
     #expect(!result.stderr.contains("interrupted"), "no summary for a closed pipe")
     #expect(result.stdout.split(separator: "\n").count == 1)
-    #expect(try await Processes.eventually { Processes.count(containing: marker) == 0 }, "the remote loops were stopped")
+    #expect(
+      try await Processes.eventually { Processes.count(containing: marker) == 0 }, "the remote loops were stopped")
   }
 
   @Test func aCriticalFailureInAScenarioStopsTheOthers() async throws {
@@ -94,16 +98,27 @@ import Testing
     var content = Data()
     for line in 0..<150_000 { content.append(contentsOf: Array("line \(line) of the input\n".utf8)) }
     try content.write(to: URL(fileURLWithPath: file))
-    let local = try await Shell.run(["/usr/bin/cksum", file]).stdout.split(separator: " ").prefix(2).joined(separator: " ")
-    let fromFile = try await ChildProcess("apssh", fleet.auth + fleet.targets([2, 3, 4]) + ["--stdin", "-r", "cksum"], stdin: file).start().value
+    let local = try await Shell.run(["/usr/bin/cksum", file]).stdout.split(separator: " ").prefix(2).joined(
+      separator: " ")
+    let fromFile = try await ChildProcess(
+      "apssh", fleet.auth + fleet.targets([2, 3, 4]) + ["--stdin", "-r", "cksum"], stdin: file
+    ).start().value
     #expect(fromFile.code == 0, "\(fromFile.stderr)")
-    #expect(fromFile.stdout.split(separator: "\n").map { $0.split(separator: " ").prefix(2).joined(separator: " ") } == [local, local, local])
-    let apssh = ([productsDirectory + "/apssh"] + fleet.auth + fleet.targets([2, 3]) + ["--stdin", "-r", "cksum"]).map(ShellQuoting.quote)
+    #expect(
+      fromFile.stdout.split(separator: "\n").map { $0.split(separator: " ").prefix(2).joined(separator: " ") } == [
+        local, local, local,
+      ])
+    let apssh = ([productsDirectory + "/apssh"] + fleet.auth + fleet.targets([2, 3]) + ["--stdin", "-r", "cksum"]).map(
+      ShellQuoting.quote)
     let piped = try await Shell.run(["/bin/bash", "-c", "cat \(file) | " + apssh.joined(separator: " ")])
     #expect(piped.code == 0, "\(piped.stderr)")
-    #expect(piped.stdout.split(separator: "\n").map { $0.split(separator: " ").prefix(2).joined(separator: " ") } == [local, local])
+    #expect(
+      piped.stdout.split(separator: "\n").map { $0.split(separator: " ").prefix(2).joined(separator: " ") } == [
+        local, local,
+      ])
     // Without --stdin, the local input is not read.
-    let ignored = try await ChildProcess("apssh", fleet.auth + fleet.targets([2]) + ["-r", "wc -c"], stdin: file).start().value
+    let ignored = try await ChildProcess("apssh", fleet.auth + fleet.targets([2]) + ["-r", "wc -c"], stdin: file)
+      .start().value
     #expect(ignored.stdout == "0\n")
   }
 
@@ -111,10 +126,13 @@ import Testing
     let fleet = try await Fleet.shared()
     let apssh = ([productsDirectory + "/apssh"] + fleet.auth + fleet.targets([6]) + ["-r"]).map(ShellQuoting.quote)
     // The command holds the bytes E9 and FF (Latin-1 é, and an invalid byte): od shows what came.
-    let result = try await Shell.run(["/bin/bash", "-c", apssh.joined(separator: " ") + " $'printf %s caf\\xe9-\\xff | od -An -tx1'"])
+    let result = try await Shell.run([
+      "/bin/bash", "-c", apssh.joined(separator: " ") + " $'printf %s caf\\xe9-\\xff | od -An -tx1'",
+    ])
     #expect(result.code == 0, "\(result.stderr)")
-    #expect(result.stdout.split(separator: " ").map(String.init).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
-      == ["63", "61", "66", "e9", "2d", "ff"], "\(result.stdout)")
+    #expect(
+      result.stdout.split(separator: " ").map(String.init).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        == ["63", "61", "66", "e9", "2d", "ff"], "\(result.stdout)")
   }
 
   @Test func aLastLineWithoutNewlineIsALineOfItsOwn() async throws {
@@ -129,7 +147,9 @@ import Testing
   @Test func jsonKeepsBoundedOutputAndSaysSo() async throws {
     let fleet = try await Fleet.shared()
     let result = await apssh(
-      fleet.auth + fleet.targets([7]) + ["--json", "--json-max-output", "1K", "head -c 5000 /dev/zero | tr '\\0' x; printf '\\377\\376' >&2"])
+      fleet.auth + fleet.targets([7]) + [
+        "--json", "--json-max-output", "1K", "head -c 5000 /dev/zero | tr '\\0' x; printf '\\377\\376' >&2",
+      ])
     #expect(result.code == 0, "\(result.stderr)")
     let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
     let host = try #require((report["hosts"] as? [[String: Any]])?.first)
@@ -145,7 +165,8 @@ import Testing
   @Test func outputThatCannotBeWrittenIsAnError() async throws {
     let fleet = try await Fleet.shared()
     // stdout on a full disk.
-    let full = try await ChildProcess("apssh", fleet.auth + fleet.targets([8]) + ["echo", "lost"], stdout: "/dev/full").start().value
+    let full = try await ChildProcess("apssh", fleet.auth + fleet.targets([8]) + ["echo", "lost"], stdout: "/dev/full")
+      .start().value
     #expect(full.code == 1, "\(full.stderr)")
     #expect(full.stderr.contains("cannot write to stdout: No space left on device"), "\(full.stderr)")
     // -o naming a file: said before anything runs.
@@ -157,18 +178,23 @@ import Testing
     // -o whose files cannot be written (here, a host's file leads to a full device): once per file.
     let directory = temporaryDirectory() + "/out"
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    try FileManager.default.createSymbolicLink(atPath: directory + "/" + fleet.address(8), withDestinationPath: "/dev/full")
+    try FileManager.default.createSymbolicLink(
+      atPath: directory + "/" + fleet.address(8), withDestinationPath: "/dev/full")
     let partial = await apssh(fleet.auth + fleet.targets([8, 9]) + ["-o", directory, "echo one; echo two"])
     #expect(partial.code == 1)
-    #expect(partial.stderr.components(separatedBy: "cannot write to \(directory)/\(fleet.address(8))").count == 2, "\(partial.stderr)")
+    #expect(
+      partial.stderr.components(separatedBy: "cannot write to \(directory)/\(fleet.address(8))").count == 2,
+      "\(partial.stderr)")
     #expect(try String(contentsOfFile: directory + "/" + fleet.address(9), encoding: .utf8) == "one\ntwo\n")
   }
 
   @Test func closedStandardDescriptorsAreNotReused() async throws {
     let fleet = try await Fleet.shared()
-    let apssh = ([productsDirectory + "/apssh"] + fleet.auth + fleet.targets([10]) + ["-v", "echo fine"]).map(ShellQuoting.quote)
+    let apssh = ([productsDirectory + "/apssh"] + fleet.auth + fleet.targets([10]) + ["-v", "echo fine"]).map(
+      ShellQuoting.quote)
     // stderr and stdin closed: the run still works, its exit code still tells.
-    let result = try await Shell.run(["/bin/bash", "-c", apssh.joined(separator: " ") + " 2>&- <&-; echo status=$? >&3"], extraDescriptor: true)
+    let result = try await Shell.run(
+      ["/bin/bash", "-c", apssh.joined(separator: " ") + " 2>&- <&-; echo status=$? >&3"], extraDescriptor: true)
     #expect(result.stdout.contains("\(fleet.address(10)):fine"), "\(result.stdout)")
     #expect(result.extra == "status=0\n")
   }
@@ -189,7 +215,8 @@ import Testing
     let killed = await apssh(fleet.auth + fleet.targets([11]) + ["--max-rc", "kill -TERM $$"])
     #expect(killed.code == 143)
     #expect(killed.stderr.contains("killed by SIGTERM"))
-    let unreachable = await apssh(fleet.auth + fleet.targets([11]) + ["-t", "\(fleet.testbed.username)@127.0.0.254:1", "--max-rc", "true"])
+    let unreachable = await apssh(
+      fleet.auth + fleet.targets([11]) + ["-t", "\(fleet.testbed.username)@127.0.0.254:1", "--max-rc", "true"])
     #expect(unreachable.code == 255)
   }
 
@@ -214,8 +241,11 @@ import Testing
       }
     }
     let result = await apssh(
-      ["-k", testbed.userKeyPath, "--known-hosts", testbed.knownHostsPath, "-t", testbed.targets.joined(separator: ","),
-       "-w", "2", "sleep 0.4"])
+      [
+        "-k", testbed.userKeyPath, "--known-hosts", testbed.knownHostsPath, "-t",
+        testbed.targets.joined(separator: ","),
+        "-w", "2", "sleep 0.4",
+      ])
     sampler.cancel()
     #expect(result.code == 0, "\(result.stderr)")
     // Connections close as hosts finish (on the server side a closing one may linger an instant).
@@ -229,7 +259,10 @@ import Testing
     let directory = temporaryDirectory() + "/out"
     // The same address on two ports: the testbed's, and one that refuses.
     let result = await apssh(
-      fleet.auth + ["-t", "\(fleet.testbed.username)@\(address):\(port),\(fleet.testbed.username)@\(address):1", "-o", directory, "echo", "here"])
+      fleet.auth + [
+        "-t", "\(fleet.testbed.username)@\(address):\(port),\(fleet.testbed.username)@\(address):1", "-o", directory,
+        "echo", "here",
+      ])
     #expect(result.code == 3)
     #expect(try String(contentsOfFile: "\(directory)/\(address):\(port)", encoding: .utf8) == "here\n")
     #expect(result.stderr.contains("\(address):1: unreachable"), "\(result.stderr)")
@@ -269,7 +302,9 @@ enum Shell {
       process.arguments![process.arguments!.count - 1] = "exec 3>\(paths[2]); " + script
     }
     let ended = AsyncStream<Int32> { continuation in
-      process.terminationHandler = { continuation.yield($0.terminationStatus); continuation.finish() }
+      process.terminationHandler = {
+        continuation.yield($0.terminationStatus); continuation.finish()
+      }
     }
     try process.run()
     var code: Int32 = -1

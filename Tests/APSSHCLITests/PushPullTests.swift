@@ -14,9 +14,11 @@ import Testing
     let targets = fleet.targets([0, 1])
     let pushed = await appush(fleet.auth + targets + [local, "@:cli-push-\(tag)-{host}-{user}.txt"])
     #expect(pushed.code == 0, "\(pushed.stderr)")
-    let check = await apssh(fleet.auth + targets + ["-r", "cat", "cli-push-\(tag)-*-\(fleet.testbed.username).txt", "|", "sort", "-u"])
+    let check = await apssh(
+      fleet.auth + targets + ["-r", "cat", "cli-push-\(tag)-*-\(fleet.testbed.username).txt", "|", "sort", "-u"])
     #expect(check.stdout.contains("hello push"))
-    let pulled = await appull(fleet.auth + targets + ["@:cli-push-\(tag)-{host}-{user}.txt", directory + "/back/{host}.txt"])
+    let pulled = await appull(
+      fleet.auth + targets + ["@:cli-push-\(tag)-{host}-{user}.txt", directory + "/back/{host}.txt"])
     #expect(pulled.code == 0, "\(pulled.stderr)")
     for index in 0..<2 {
       let text = try String(contentsOfFile: "\(directory)/back/\(fleet.address(index)).txt", encoding: .utf8)
@@ -56,7 +58,8 @@ import Testing
 
   @Test func missingRemoteFileFailsThatHost() async throws {
     let fleet = try await Fleet.shared()
-    let result = await appull(fleet.auth + fleet.targets([4]) + ["@:no-such-file-\(UUID().uuidString)", temporaryDirectory() + "/x"])
+    let result = await appull(
+      fleet.auth + fleet.targets([4]) + ["@:no-such-file-\(UUID().uuidString)", temporaryDirectory() + "/x"])
     #expect(result.code == 1)
     #expect(result.stderr.contains(fleet.address(4)), "\(result.stderr)")
   }
@@ -67,7 +70,8 @@ import Testing
     #expect(dry.stdout == "u@h1\nu@h2\n")
     let local = temporaryDirectory() + "/j.txt"
     try write("j", to: local)
-    let json = await appush(fleet.auth + fleet.targets([5]) + ["--json", local, "@:cli-json-\(UUID().uuidString.prefix(6)).txt"])
+    let json = await appush(
+      fleet.auth + fleet.targets([5]) + ["--json", local, "@:cli-json-\(UUID().uuidString.prefix(6)).txt"])
     #expect(json.code == 0, "\(json.stderr)")
     let report = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
     #expect(report?["tool"] as? String == "appush")

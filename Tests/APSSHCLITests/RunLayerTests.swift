@@ -7,7 +7,9 @@ import Testing
 /// on both paths (command timeout, retries, keys, agent), and a scenario reads what it captured.
 @Suite struct RunLayerTests {
   /// A scenario file with one job running `command` on one testbed host, as a named node.
-  func scenario(_ fleet: Fleet, host: Int, command: String, key: String? = nil, port: UInt16? = nil, address: String? = nil)
+  func scenario(
+    _ fleet: Fleet, host: Int, command: String, key: String? = nil, port: UInt16? = nil, address: String? = nil
+  )
     throws -> String
   {
     let path = temporaryDirectory() + "/scenario.yaml"
@@ -69,7 +71,9 @@ import Testing
     for result in [adHoc, scenario] {
       #expect(result.code == 3)
       let lines = result.stderr.split(separator: "\n")
-      #expect(lines.filter { $0.contains("Connection attempt failed") && $0.contains("retrying") }.count == 2, "\(result.stderr)")
+      #expect(
+        lines.filter { $0.contains("Connection attempt failed") && $0.contains("retrying") }.count == 2,
+        "\(result.stderr)")
       #expect(lines.filter { $0.contains("Connection failed to") && $0.contains(" : ") }.count == 1, "\(result.stderr)")
     }
   }
@@ -85,7 +89,8 @@ import Testing
     let inventory = directory + "/inventory.yaml"
     try write(
       "all:\n  hosts:\n    \(fleet.address(12)):\n      ansible_port: \(fleet.testbed.port)\n"
-        + "      ansible_user: \(fleet.testbed.username)\n      ansible_ssh_private_key_file: \(wrong)\n", to: inventory)
+        + "      ansible_user: \(fleet.testbed.username)\n      ansible_ssh_private_key_file: \(wrong)\n", to: inventory
+    )
     let adHoc = await apssh(knownHosts + ["-I", inventory, "-k", right, "-t", fleet.address(12), "echo", "in"])
     let file = try scenario(fleet, host: 12, command: "echo in", key: wrong)
     let scenario = await apssh(knownHosts + ["-k", right, "-S", file])
@@ -95,7 +100,8 @@ import Testing
     }
     // Only a wrong key: both paths fail the same way, naming it.
     let wrongOnly = await apssh(knownHosts + ["-k", wrong] + fleet.targets([12]) + ["true"])
-    let wrongScenario = await apssh(knownHosts + ["-k", wrong, "-S", try self.scenario(fleet, host: 12, command: "true")])
+    let wrongScenario = await apssh(
+      knownHosts + ["-k", wrong, "-S", try self.scenario(fleet, host: 12, command: "true")])
     for result in [wrongOnly, wrongScenario] {
       #expect(result.code == 3)
       #expect(result.stderr.contains("authentication failed") && result.stderr.contains(wrong), "\(result.stderr)")
@@ -111,7 +117,8 @@ import Testing
     environment["SSH_AUTH_SOCK"] = agent.socket
     environment["HOME"] = directory  // no default key file: only the agent can log in
     let knownHosts = ["--known-hosts", fleet.testbed.knownHostsPath]
-    let adHoc = try await ChildProcess.run("apssh", knownHosts + fleet.targets([13]) + ["echo", "agent"], environment: environment)
+    let adHoc = try await ChildProcess.run(
+      "apssh", knownHosts + fleet.targets([13]) + ["echo", "agent"], environment: environment)
     let file = try scenario(fleet, host: 13, command: "echo agent")
     let scenario = try await ChildProcess.run("apssh", knownHosts + ["-S", file], environment: environment)
     for result in [adHoc, scenario] {
@@ -120,7 +127,8 @@ import Testing
     }
     // With -k, the agent is not used, on either path.
     let withKey = ["-K", "-k", directory + "/missing"]
-    let adHocK = try await ChildProcess.run("apssh", knownHosts + withKey + fleet.targets([13]) + ["true"], environment: environment)
+    let adHocK = try await ChildProcess.run(
+      "apssh", knownHosts + withKey + fleet.targets([13]) + ["true"], environment: environment)
     let scenarioK = try await ChildProcess.run("apssh", knownHosts + withKey + ["-S", file], environment: environment)
     for result in [adHocK, scenarioK] {
       #expect(result.code == 3)
@@ -187,7 +195,9 @@ struct Agent {
     add.standardOutput = FileHandle.nullDevice
     add.standardError = FileHandle.nullDevice
     let added = AsyncStream<Int32> { continuation in
-      add.terminationHandler = { continuation.yield($0.terminationStatus); continuation.finish() }
+      add.terminationHandler = {
+        continuation.yield($0.terminationStatus); continuation.finish()
+      }
     }
     try add.run()
     for await status in added where status != 0 { throw CocoaError(.fileReadUnknown) }
@@ -203,7 +213,9 @@ func keygen(at path: String) async throws {
   process.executableURL = URL(fileURLWithPath: "/usr/bin/ssh-keygen")
   process.arguments = ["-q", "-t", "ed25519", "-N", "", "-f", path]
   let ended = AsyncStream<Int32> { continuation in
-    process.terminationHandler = { continuation.yield($0.terminationStatus); continuation.finish() }
+    process.terminationHandler = {
+      continuation.yield($0.terminationStatus); continuation.finish()
+    }
   }
   try process.run()
   for await status in ended where status != 0 { throw CocoaError(.fileWriteUnknown) }

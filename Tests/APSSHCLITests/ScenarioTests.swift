@@ -35,12 +35,14 @@ import Testing
     #expect(result.stderr.contains("<SshJob"), "the listing goes to stderr with --json")
   }
 
-  @Test(arguments: try FileManager.default.contentsOfDirectory(atPath: packageRoot + "/examples/scenarios")
-    .filter { $0.hasSuffix(".yaml") }.sorted())
+  @Test(
+    arguments: try FileManager.default.contentsOfDirectory(atPath: packageRoot + "/examples/scenarios")
+      .filter { $0.hasSuffix(".yaml") }.sorted())
   func everyExampleScenarioLists(_ name: String) async throws {
     let fleet = try await Fleet.shared()
     let result = await apssh([
-      "-I", packageRoot + "/inventories/ranges-and-groups.yaml", "-I", fleet.testbed.inventoryPath, "-S", packageRoot + "/examples/scenarios/" + name,
+      "-I", packageRoot + "/inventories/ranges-and-groups.yaml", "-I", fleet.testbed.inventoryPath, "-S",
+      packageRoot + "/examples/scenarios/" + name,
       "--var", "user=apsshuser", "--var", "window=4", "--dry-run",
     ])
     #expect(result.code == 0, "\(name): \(result.stderr)")
@@ -129,11 +131,15 @@ import Testing
             - type: Run
               command: echo third
       """, to: path)
-    let ok = await apssh(["--known-hosts", fleet.testbed.knownHostsPath, "-S", path, "--var", "greeting=hi", "--var", "status=0"])
+    let ok = await apssh([
+      "--known-hosts", fleet.testbed.knownHostsPath, "-S", path, "--var", "greeting=hi", "--var", "status=0",
+    ])
     #expect(ok.code == 0, "\(ok.stderr)")
     #expect(ok.stdout.contains("hi first"))
     #expect(ok.stdout.contains("third"))
-    let failed = await apssh(["--known-hosts", fleet.testbed.knownHostsPath, "-S", path, "--var", "greeting=hi", "--var", "status=5"])
+    let failed = await apssh([
+      "--known-hosts", fleet.testbed.knownHostsPath, "-S", path, "--var", "greeting=hi", "--var", "status=5",
+    ])
     // A non-critical failure lets the scenario go on, but the run did not fully succeed: exit 1,
     // and the failed job is named.
     #expect(failed.code == 1, "\(failed.stderr)")
@@ -163,7 +169,9 @@ import Testing
             - type: Run
               command: echo raw; exit 3
       """, to: path)
-    let result = await apssh(["-k", fleet.testbed.userKeyPath, "--known-hosts", fleet.testbed.knownHostsPath, "-S", path])
+    let result = await apssh([
+      "-k", fleet.testbed.userKeyPath, "--known-hosts", fleet.testbed.knownHostsPath, "-S", path,
+    ])
     #expect(result.code == 1)
     #expect(result.stdout.hasPrefix("raw\n"), "the node's RawFormatter: \(result.stdout)")
     #expect(result.stderr.contains("boom") || result.stdout.contains("boom"))
@@ -171,7 +179,9 @@ import Testing
 
   @Test func badScenarioNamesFileAndLine() async throws {
     let path = temporaryDirectory() + "/bad.yaml"
-    try write("nodes:\n  - id: a\n    hostname: h\njobs:\n  - id: j\n    node: a\n    colour: blue\n    commands: []\n", to: path)
+    try write(
+      "nodes:\n  - id: a\n    hostname: h\njobs:\n  - id: j\n    node: a\n    colour: blue\n    commands: []\n",
+      to: path)
     let result = await apssh(["-S", path, "-n"])
     #expect(result.code == 2)
     #expect(result.stderr.contains(path + ":7"), "\(result.stderr)")

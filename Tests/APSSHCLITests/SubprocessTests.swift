@@ -24,7 +24,8 @@ import Testing
   @Test func dateTimeDirectoryInWorkingDirectory() async throws {
     let fleet = try await Fleet.shared()
     let directory = temporaryDirectory()
-    let child = try ChildProcess("apssh", fleet.auth + fleet.targets([9]) + ["-d", "echo", "dated"], directory: directory)
+    let child = try ChildProcess(
+      "apssh", fleet.auth + fleet.targets([9]) + ["-d", "echo", "dated"], directory: directory)
     let result = try await child.start().value
     #expect(result.code == 0, "\(result.stderr)")
     let name = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -38,7 +39,11 @@ import Testing
     defer { testbed.stopSynchronously() }
     let marker = "sleep 29.\(Int.random(in: 100...999))"
     let child = try ChildProcess(
-      "apssh", ["-k", testbed.userKeyPath, "--known-hosts", testbed.knownHostsPath, "-t", testbed.targets.joined(separator: ","), marker])
+      "apssh",
+      [
+        "-k", testbed.userKeyPath, "--known-hosts", testbed.knownHostsPath, "-t",
+        testbed.targets.joined(separator: ","), marker,
+      ])
     let finished = try child.start()
     // Wait until both remote commands run.
     let deadline = ContinuousClock.now + .seconds(10)

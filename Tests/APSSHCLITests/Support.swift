@@ -80,7 +80,8 @@ let productsDirectory: String = {
     Bundle.main.bundleURL,
     Bundle.main.bundleURL.deletingLastPathComponent(),
   ]
-  for candidate in candidates where FileManager.default.isExecutableFile(atPath: candidate.appendingPathComponent("apssh").path) {
+  for candidate in candidates
+  where FileManager.default.isExecutableFile(atPath: candidate.appendingPathComponent("apssh").path) {
     return candidate.path
   }
   return packageRoot + "/.build/debug"
@@ -104,7 +105,8 @@ final class ChildProcess: @unchecked Sendable {
     process.currentDirectoryURL = URL(fileURLWithPath: directory)
     process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdout ?? outPath))
     process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-    process.standardInput = try stdin.map { try FileHandle(forReadingFrom: URL(fileURLWithPath: $0)) } ?? FileHandle.nullDevice
+    process.standardInput =
+      try stdin.map { try FileHandle(forReadingFrom: URL(fileURLWithPath: $0)) } ?? FileHandle.nullDevice
     if let environment { process.environment = environment }
   }
 

@@ -16,7 +16,10 @@ import Testing
 
   @Test func groupsFromYAMLInventory() async throws {
     let fleet = try await Fleet.shared()
-    let result = await apssh(["--known-hosts", fleet.testbed.knownHostsPath, "-I", fleet.testbed.inventoryPath, "-t", "@testbed", "-x", "127.0.0.[4-17]", "whoami"])
+    let result = await apssh([
+      "--known-hosts", fleet.testbed.knownHostsPath, "-I", fleet.testbed.inventoryPath, "-t", "@testbed", "-x",
+      "127.0.0.[4-17]", "whoami",
+    ])
     #expect(result.code == 0, "\(result.stderr)")
     #expect(result.stdout.contains("127.0.0.2:\(fleet.testbed.username)"))
     #expect(result.stdout.contains("127.0.0.3:\(fleet.testbed.username)"))
@@ -46,7 +49,9 @@ import Testing
       ansible_ssh_private_key_file=\(fleet.testbed.userKeyPath)
 
       """, to: path)
-    let result = await apssh(["--known-hosts", fleet.testbed.knownHostsPath, "-I", path, "-t", "@web", "-x", "two", "-r", "echo", "ini"])
+    let result = await apssh([
+      "--known-hosts", fleet.testbed.knownHostsPath, "-I", path, "-t", "@web", "-x", "two", "-r", "echo", "ini",
+    ])
     #expect(result.code == 0, "\(result.stderr)")
     #expect(result.stdout == "ini\n")
   }
@@ -62,17 +67,21 @@ import Testing
   @Test func dryRunListsExcludes() async throws {
     let result = await apssh(["-n", "-l", "me", "-t", "a,b c", "-x", "b"])
     #expect(result.code == 0)
-    #expect(result.stdout == "========== 1 excludes found:\nb\n========== 2 hostnames selected (1 excluded):\nme@a\nme@c\n")
+    #expect(
+      result.stdout == "========== 1 excludes found:\nb\n========== 2 hostnames selected (1 excluded):\nme@a\nme@c\n")
   }
 
   @Test func gatewaysInListing() async throws {
-    let result = await apssh(["-L", "-l", "me", "-g", "gw@jump:2222", "-t", "None->127.0.0.1 127.0.0.3->127.0.0.2 x:23"])
+    let result = await apssh([
+      "-L", "-l", "me", "-g", "gw@jump:2222", "-t", "None->127.0.0.1 127.0.0.3->127.0.0.2 x:23",
+    ])
     #expect(result.stdout == "me@127.0.0.1\nme@127.0.0.3->me@127.0.0.2\ngw@jump:2222->me@x:23\n", "\(result.stdout)")
   }
 
   @Test func gatewayReallyHops() async throws {
     let fleet = try await Fleet.shared()
-    let result = await apssh(fleet.auth + ["-r", "-g", fleet.target(12), "-t", fleet.target(13), "echo", "via gateway"])
+    let result = await apssh(
+      fleet.auth + ["-r", "-g", fleet.target(12), "-t", fleet.target(13), "echo", "via gateway"])
     #expect(result.code == 0, "\(result.stderr)")
     #expect(result.stdout == "via gateway\n")
   }

@@ -39,7 +39,8 @@ import Testing
     #expect(try await ok)
     let lines = await recorder.all()
     for (job, requirement) in [(4, 1), (4, 2), (4, 3), (5, 4), (6, 4), (7, 5), (7, 6)] {
-      #expect(inOrder(lines, "DONE a\(requirement)", "STARTING a\(job)"), "a\(job) started before a\(requirement) was done")
+      #expect(
+        inOrder(lines, "DONE a\(requirement)", "STARTING a\(job)"), "a\(job) started before a\(requirement) was done")
     }
     #expect(a.allSatisfy { $0.isDone && $0.error == nil })
     #expect(a[6].startedAt! >= a[5].endedAt!)
@@ -313,7 +314,8 @@ import Testing
     for (status, boom) in cases {
       for critical in [true, false] {
         for forever in [true, false] {
-          let label = "forever=\(forever ? "True" : "False") crit.=\(critical ? "True" : "False")"
+          let label =
+            "forever=\(forever ? "True" : "False") crit.=\(critical ? "True" : "False")"
             + " status=\(status) boom=\(boom ? "True" : "False")"
           let job = AJ(label: label, critical: critical, forever: forever)
           if let previous { job.requires(previous) }

@@ -340,7 +340,8 @@ import Testing
     #expect(dot.contains("4 [style=\"rounded,dashed\",label=\"4: both\",shape=\"box\",color=\"red\",penwidth=\"2\"]\n"))
     let quoted = Scheduler(noop("x\"quoted\""), Job(label: "multi\nline", critical: false, forever: true) { nil })
     #expect(quoted.dot().contains("label=\"1: x\\\"quoted\\\"\""))
-    #expect(quoted.dot().contains("2 [style=\"rounded,dashed\",label=\"2: multi\nline\",shape=\"box\",penwidth=\"0.5\"]"))
+    #expect(
+      quoted.dot().contains("2 [style=\"rounded,dashed\",label=\"2: multi\nline\",shape=\"box\",penwidth=\"0.5\"]"))
     try await checkSVG(s, name: "styles1", labels: ["regular", "critical", "forever", "both"])
   }
 

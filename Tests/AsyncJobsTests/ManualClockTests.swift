@@ -159,8 +159,8 @@ import Testing
     let slow = Job(label: "slow", timeout: .seconds(5)) { try await clock.sleep(for: .seconds(60)) }
     let scheduler = Scheduler(slow, critical: false, clock: clock)
     async let ok = scheduler.run()
-    await clock.waitForSleepers(2)   // the job's body and its timeout timer
-    clock.advance(by: .seconds(5))   // the timeout fires, not the 60 s sleep
+    await clock.waitForSleepers(2)  // the job's body and its timeout timer
+    clock.advance(by: .seconds(5))  // the timeout fires, not the 60 s sleep
     #expect(try await ok == false)
     #expect(slow.error as? JobTimeoutError == JobTimeoutError(job: "slow", timeout: .seconds(5)))
     #expect(clock.sleepers() == 0)  // the body's sleep was cancelled with it

@@ -26,8 +26,10 @@ import Testing
     gate.open()
     #expect(try await ok)
     let lines = await recorder.all()
-    #expect(inOrder(lines, "DONE first", "STARTING subscheduler", "RUN START subscheduler", "DONE s1",
-      "RUN OK subscheduler", "DONE subscheduler", "STARTING last", "DONE last"))
+    #expect(
+      inOrder(
+        lines, "DONE first", "STARTING subscheduler", "RUN START subscheduler", "DONE s1",
+        "RUN OK subscheduler", "DONE subscheduler", "STARTING last", "DONE last"))
     #expect(inOrder(lines, "RUN START subscheduler", "DONE s2", "RUN OK subscheduler"))
     #expect(sub.isDone && sub.result as? Bool == true)
   }
@@ -66,8 +68,10 @@ import Testing
     let recorder = EventRecorder(main)
     #expect(try await main.run())
     let lines = await recorder.all()
-    #expect(inOrder(lines, "DONE job-label", "DONE sub1", "DONE sub2", "DONE sub3",
-      "DONE sub-scheduler\non several lines", "STARTING END", "DONE END"))
+    #expect(
+      inOrder(
+        lines, "DONE job-label", "DONE sub1", "DONE sub2", "DONE sub3",
+        "DONE sub-scheduler\non several lines", "STARTING END", "DONE END"))
     #expect(end.isDone)
   }
 
@@ -189,10 +193,11 @@ import Testing
     let gate = Gate()
     let subs = (0..<3).map { i in
       Scheduler(
-        JobSequence((0..<3).map { j in
-          // With a timeout, the run stops in sub1's second job.
-          CounterJob(counter, gate: timeout != nil && i == 1 && j == 1 ? gate : nil, label: "c\(i)\(j)")
-        }), label: "sub\(i)")
+        JobSequence(
+          (0..<3).map { j in
+            // With a timeout, the run stops in sub1's second job.
+            CounterJob(counter, gate: timeout != nil && i == 1 && j == 1 ? gate : nil, label: "c\(i)\(j)")
+          }), label: "sub\(i)")
     }
     let top = Scheduler(
       JobSequence(subs), timeout: timeout.map { .seconds($0) }, critical: false, label: "OUT", clock: clock)
@@ -214,9 +219,10 @@ import Testing
 
   /// Two pipes of 4 jobs; pipe A's shutdowns take 0.2 s, pipe B's 1 s (on the manual clock). With a
   /// timeout, the run stops while the third job of each pipe runs.
-  @Test(arguments: [
-    (nil, 0.1, 8), (nil, 0.4, 4), (nil, 1.4, 0), (0.5, 0.1, 4), (0.5, 0.4, 2), (0.5, 1.4, 0),
-  ] as [(Double?, Double, Int)])
+  @Test(
+    arguments: [
+      (nil, 0.1, 8), (nil, 0.4, 4), (nil, 1.4, 0), (0.5, 0.1, 4), (0.5, 0.4, 2), (0.5, 1.4, 0),
+    ] as [(Double?, Double, Int)])
   func shutdownTimeoutMatrix(timeout: Double?, shutdownTimeout: Double, expected: Int) async throws {
     let clock = ManualClock()
     let counter = Counter()

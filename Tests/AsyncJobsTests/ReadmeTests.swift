@@ -199,13 +199,19 @@ import Testing
   @Test func readmeFirstExample() async throws {
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("readme-\(UUID()).svg").path
     defer { try? FileManager.default.removeItem(atPath: path) }
-    let prepare = Job(label: "prepare") { try await Task.sleep(for: .seconds(0.3)); return "ok" }
-    let downloads = (1...6).map { i in Job(label: "download \(i)") { try await Task.sleep(for: .seconds(0.2)); return i } }
+    let prepare = Job(label: "prepare") {
+      try await Task.sleep(for: .seconds(0.3)); return "ok"
+    }
+    let downloads = (1...6).map { i in
+      Job(label: "download \(i)") {
+        try await Task.sleep(for: .seconds(0.2)); return i
+      }
+    }
     let fetch = Scheduler(downloads, jobsWindow: 3, label: "fetch (window 3)").requires(prepare)
     let main = Scheduler(prepare, fetch, timeout: .seconds(10))
     main.clock = ManualClock()
     let recorder = EventRecorder(main)
-    let ok = try await main.run()       // true; a critical failure throws the job's own error
+    let ok = try await main.run()  // true; a critical failure throws the job's own error
     #expect(ok)
     #expect(main.debrief(symbols: .unicode).hasPrefix("----- FINE\n"))
     try await main.exportGraphic(to: path)
@@ -224,13 +230,14 @@ import Testing
     let events = scheduler.events()
     async let ok = scheduler.run()
     for await event in events { if case .started = event.kind { break } }  // the 30 s deadline is set
-    clock.advance(by: .seconds(30))                                         // and reached, at once
+    clock.advance(by: .seconds(30))  // and reached, at once
     #expect(try await ok == false)
     #expect("\(stuck.error!)" == "job stuck timed out after 30s")
   }
 
   @Test func asciiListing() {
     let main = Scheduler(JobSequence(noop("a"), noop("b")))
-    #expect(main.list(symbols: .ascii) == "1 !    >   <Job `a`> [not done] \n2 !    >   <Job `b`> [not done] requires={1}\n")
+    #expect(
+      main.list(symbols: .ascii) == "1 !    >   <Job `a`> [not done] \n2 !    >   <Job `b`> [not done] requires={1}\n")
   }
 }

@@ -44,8 +44,9 @@ import Testing
     #expect(try ranges.target(forHost: "db2").description == "dbadmin@127.0.0.7")
     #expect(try ranges.target(forHost: "127.0.0.3").user == "apsshuser")
     let gateway = try Inventory.load(path: repositoryRoot + "/inventories/gateway.yaml")
-    #expect(try gateway.hosts(inGroup: "behind").map(\.description).first
-      == "apsshuser@127.0.0.2->apsshuser@node01")
+    #expect(
+      try gateway.hosts(inGroup: "behind").map(\.description).first
+        == "apsshuser@127.0.0.2->apsshuser@node01")
     let ini = try Inventory.load(path: repositoryRoot + "/inventories/example.ini")
     #expect(try ini.target(forHost: "web3").description == "apsshuser@127.0.0.2->apsshuser@127.0.0.5:22")
     #expect(ini.vars(forHost: "127.0.0.3")?["motd"] == "hello world")

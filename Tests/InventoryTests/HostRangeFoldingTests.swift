@@ -23,7 +23,9 @@ import Testing
         let number = Int.random(in: 0...60, using: &generator)
         let padded = Bool.random(using: &generator) && number < 10 ? "0\(number)" : "\(number)"
         names.append(prefixes.randomElement(using: &generator)! + padded + suffixes.randomElement(using: &generator)!)
-        if Bool.random(using: &generator) { names.append(["web", "db-main", "a.b.c"].randomElement(using: &generator)!) }
+        if Bool.random(using: &generator) {
+          names.append(["web", "db-main", "a.b.c"].randomElement(using: &generator)!)
+        }
       }
       let folded = HostRange.fold(names)
       let expanded = try folded.flatMap { try HostRange.expand($0) }

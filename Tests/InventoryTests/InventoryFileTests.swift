@@ -38,8 +38,9 @@ import Testing
     let inventory = try Inventory.parse(yaml: Self.yaml, path: "inv.yaml")
     #expect(inventory.groupNames == ["all", "web", "canary", "db"])
     #expect(try inventory.hostNames(inGroup: "web") == ["node01", "node02", "node03", "special"])
-    #expect(try inventory.hostNames(inGroup: "all")
-      == ["lonely", "node01", "node02", "node03", "special", "db1"])
+    #expect(
+      try inventory.hostNames(inGroup: "all")
+        == ["lonely", "node01", "node02", "node03", "special", "db1"])
     #expect(inventory.vars(forHost: "lonely")?["color"] == "blue")
     #expect(inventory.vars(forHost: "node03")?["color"] == "green")
     #expect(inventory.vars(forHost: "node02")?["color"] == "yellow")  // deeper group wins

@@ -8,7 +8,9 @@ import Testing
 @Suite struct ScenarioTests {
   static let noInventory = TargetResolver(fallbackDirectory: nil)
 
-  func parse(_ text: String, variables: [String: String] = [:], resolver: TargetResolver = noInventory) throws -> RunSpec {
+  func parse(_ text: String, variables: [String: String] = [:], resolver: TargetResolver = noInventory) throws
+    -> RunSpec
+  {
     try ScenarioFile.parse(text, path: "s.yaml", variables: variables, resolver: resolver)
   }
 
@@ -20,7 +22,8 @@ import Testing
   func line(_ command: any Command) -> String? { (command as? Run)?.argv.joined(separator: " ") }
 
   @Test func fullExample() throws {
-    let spec = try ScenarioFile.load(path: repositoryRoot + "/examples/scenarios/every-command.yaml", resolver: Self.noInventory)
+    let spec = try ScenarioFile.load(
+      path: repositoryRoot + "/examples/scenarios/every-command.yaml", resolver: Self.noInventory)
     #expect(spec.label == "every-command.yaml")
     #expect(spec.jobs.map(\.name) == ["script", "transfer", "ticker", "ticker", "local"])
 
@@ -155,22 +158,27 @@ import Testing
   }
 
   @Test func badPlaceholders() throws {
-    let unclosed = try failure("  - id: j2\n    node: n1\n    commands:\n      - type: Run\n        command: echo {{ x\n")
+    let unclosed = try failure(
+      "  - id: j2\n    node: n1\n    commands:\n      - type: Run\n        command: echo {{ x\n")
     #expect(unclosed.code == .badTemplate)
     #expect(unclosed.line == 14)
     #expect(unclosed.message.contains("without its '}}'"))
-    let bad = try failure("  - id: j2\n    node: n1\n    commands:\n      - type: Run\n        command: docker inspect {{.Name}}\n")
+    let bad = try failure(
+      "  - id: j2\n    node: n1\n    commands:\n      - type: Run\n        command: docker inspect {{.Name}}\n")
     #expect(bad.code == .badTemplate)
     #expect(bad.message.contains("{{ '{{' }}"))
     let literal = try parse(
-      Self.base + "  - id: j2\n    node: n1\n    commands:\n      - type: Run\n        command: \"echo {{ '{{' }}.Name}}\"\n")
+      Self.base
+        + "  - id: j2\n    node: n1\n    commands:\n      - type: Run\n        command: \"echo {{ '{{' }}.Name}}\"\n")
     let command = try #require(try job(literal, "j2").commands.first as? Run)
     #expect(try literal.variables.resolve(command.argv[0]) == "echo {{.Name}}")
   }
 
   @Test func requirementsMayNameLaterJobs() throws {
     let spec = try parse(
-      Self.base + "  - id: j2\n    node: n1\n    required: [j3]\n    commands: []\n  - id: j3\n    node: n1\n    commands: []\n")
+      Self.base
+        + "  - id: j2\n    node: n1\n    required: [j3]\n    commands: []\n  - id: j3\n    node: n1\n    commands: []\n"
+    )
     #expect(try job(spec, "j2").requires == ["j3"])
     let selfRequired = try failure("  - id: j2\n    node: n1\n    required: j2\n    commands: []\n")
     #expect(selfRequired.code == .cycle)
@@ -178,7 +186,8 @@ import Testing
   }
 
   @Test func unsupportedAndUnknownKeys() throws {
-    let x11 = try failure("  - id: j2\n    node: n1\n    commands:\n      - type: Run\n        command: xclock\n        x11: true\n")
+    let x11 = try failure(
+      "  - id: j2\n    node: n1\n    commands:\n      - type: Run\n        command: xclock\n        x11: true\n")
     #expect(x11.code == .unsupported)
     #expect(x11.line == 15)
     let critical = try #require(throws: InventoryError.self) {
@@ -193,7 +202,8 @@ import Testing
   @Test func inventoryHostAsNode() throws {
     let directory = try TempDir()
     defer { directory.remove() }
-    let path = try directory.write("all:\n  hosts:\n    web1: {ansible_host: 127.0.0.9, ansible_user: alice}\n", to: "inv.yaml")
+    let path = try directory.write(
+      "all:\n  hosts:\n    web1: {ansible_host: 127.0.0.9, ansible_user: alice}\n", to: "inv.yaml")
     let resolver = TargetResolver(inventories: [try Inventory.load(path: path)], fallbackDirectory: nil)
     let spec = try parse("jobs:\n  - id: a\n    node: web1\n    commands: []\n", resolver: resolver)
     #expect(spec.jobs.map(\.node.hostname) == ["127.0.0.9"])
@@ -248,7 +258,9 @@ import Testing
     #expect(try failure("  - id: j1\n    node: n1\n    commands: []\n").code == .badValue)
     let noJobs = try #require(throws: InventoryError.self) { try parse("nodes: []\n") }
     #expect(noJobs.code == .missingField)
-    let badPort = try #require(throws: InventoryError.self) { try parse("nodes:\n  a: {hostname: h, port: 0}\njobs: []\n") }
+    let badPort = try #require(throws: InventoryError.self) {
+      try parse("nodes:\n  a: {hostname: h, port: 0}\njobs: []\n")
+    }
     #expect(badPort.code == .badPort)
     #expect(badPort.line == 2)
   }

@@ -81,7 +81,8 @@ struct AgentTests {
   func stuckAgentFallsBack() async throws {
     let testbed = try await TestHosts.testbed()
     let stuck = try StuckAgent()
-    let connection = SshConnection(configuration: configuration(testbed, agent: stuck.path, keys: [testbed.userKeyPath]))
+    let connection = SshConnection(
+      configuration: configuration(testbed, agent: stuck.path, keys: [testbed.userKeyPath]))
     let start = ContinuousClock.now
     #expect(try await connection.run("echo by key").stdoutText == "by key\n")
     // One-sided: not the 60 s connect timeout (the agent gets 5 s).
@@ -93,7 +94,8 @@ struct AgentTests {
   func cancelStuckAgent() async throws {
     let testbed = try await TestHosts.testbed()
     let stuck = try StuckAgent()
-    let connection = SshConnection(configuration: configuration(testbed, agent: stuck.path, keys: [testbed.userKeyPath]))
+    let connection = SshConnection(
+      configuration: configuration(testbed, agent: stuck.path, keys: [testbed.userKeyPath]))
     let caller = Task { try await connection.connect() }
     let deadline = ContinuousClock.now + .seconds(10)
     while "\(await connection.state)" != "connecting", ContinuousClock.now < deadline { await Task.yield() }

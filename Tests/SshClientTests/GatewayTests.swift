@@ -26,7 +26,9 @@ struct GatewayTests {
     let third = SshConnection(configuration: TestHosts.configuration(testbed, host: 4), gateway: second)
     let result = try await third.run("echo deep")
     #expect(result.stdoutText == "deep\n")
-    let siblings = (5..<9).map { SshConnection(configuration: TestHosts.configuration(testbed, host: $0), gateway: first) }
+    let siblings = (5..<9).map {
+      SshConnection(configuration: TestHosts.configuration(testbed, host: $0), gateway: first)
+    }
     let outputs = try await withThrowingTaskGroup(of: String.self) { group in
       for sibling in siblings { group.addTask { try await sibling.run("hostname -I 2>/dev/null; echo x").stdoutText } }
       var outputs: [String] = []

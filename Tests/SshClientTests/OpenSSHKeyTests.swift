@@ -48,7 +48,8 @@ struct OpenSSHKeyTests {
     let lines = plain.split(separator: "\n")
     let truncated = (lines.prefix(3) + [lines.last!]).joined(separator: "\n")
     #expect(OpenSSHKey.parse(text: truncated)?.ed25519Seed == nil)
-    #expect(OpenSSHKey.parse(text: "-----BEGIN OPENSSH PRIVATE KEY-----\n!!!\n-----END OPENSSH PRIVATE KEY-----") == nil)
+    #expect(
+      OpenSSHKey.parse(text: "-----BEGIN OPENSSH PRIVATE KEY-----\n!!!\n-----END OPENSSH PRIVATE KEY-----") == nil)
   }
 
   @Test("the signer's signatures verify with the public key, and not for other data")
@@ -73,7 +74,8 @@ struct OpenSSHKeyTests {
       return EVP_DigestVerify(context, signature, length, data, data.count) == 1
     }
     let data = Array("session id and userauth request".utf8)
-    let (signature, length) = try #require(data.withUnsafeBufferPointer { signer.sign($0.baseAddress!, count: $0.count) })
+    let (signature, length) = try #require(
+      data.withUnsafeBufferPointer { signer.sign($0.baseAddress!, count: $0.count) })
     defer { SessionMemory.deallocate(signature) }
     #expect(length == 64)
     #expect(verifies(signature, length, data))

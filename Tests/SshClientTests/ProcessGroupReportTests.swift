@@ -47,7 +47,9 @@ struct ProcessGroupReportTests {
       // Printable text, newlines, and the report's delimiter byte on its own.
       let alphabet: [UInt8] = [0x0A, 0x1E, 0x61, 0x7A, 0x3A, 0x31]
       var noise: [UInt8] = []
-      for _ in 0..<Int.random(in: 0..<60, using: &generator) { noise.append(alphabet.randomElement(using: &generator)!) }
+      for _ in 0..<Int.random(in: 0..<60, using: &generator) {
+        noise.append(alphabet.randomElement(using: &generator)!)
+      }
       let tail: [UInt8] = Array("end of stderr \(Int.random(in: 0...9, using: &generator))\n".utf8)
       let split = Int.random(in: 0...noise.count, using: &generator)
       // The noise may hold a RS byte, but never the whole prefix: the real report is found.
@@ -55,7 +57,9 @@ struct ProcessGroupReportTests {
       let after: [UInt8] = Array(noise[split...])
       let stream: [UInt8] = before + Self.report + after + tail
       var cuts: [Int] = []
-      for _ in 0..<Int.random(in: 0..<6, using: &generator) { cuts.append(Int.random(in: 0...stream.count, using: &generator)) }
+      for _ in 0..<Int.random(in: 0..<6, using: &generator) {
+        cuts.append(Int.random(in: 0...stream.count, using: &generator))
+      }
       let (delivered, group) = feed(stream, cuts: cuts)
       let expected: [UInt8] = before + after + tail
       #expect(group == 4321)
@@ -96,7 +100,9 @@ struct ProcessGroupReportTests {
     let first = launched.split(separator: "\n")[0]
     #expect(first.hasPrefix("/bin/sh -c '") && first.hasSuffix("'"))
     #expect(!first.dropFirst(12).dropLast().contains("'") && !first.contains("!"), "one single-quoted word, no history")
-    #expect(RemoteProcessGroup.stopCommand(signal: "TERM", groups: [12, 34]) == "/bin/sh -c 'kill -s TERM -- -12 -34 2>/dev/null'")
+    #expect(
+      RemoteProcessGroup.stopCommand(signal: "TERM", groups: [12, 34])
+        == "/bin/sh -c 'kill -s TERM -- -12 -34 2>/dev/null'")
   }
 
   /// The login shells the launcher must work with, as sshd runs them: `shell -c 'command'`.

@@ -37,7 +37,9 @@ struct ReactorTests {
     let pair = try Pair()
     defer { pair.close() }
     let reactor = Reactor.shared
-    let waiting = Task { try await reactor.wait(fd: pair.ours, for: .readable, generation: reactor.generation(of: pair.ours)) }
+    let waiting = Task {
+      try await reactor.wait(fd: pair.ours, for: .readable, generation: reactor.generation(of: pair.ours))
+    }
     var byte: UInt8 = 1
     #expect(Glibc.write(pair.theirs, &byte, 1) == 1)
     let wakeup = try await waiting.value
@@ -49,7 +51,8 @@ struct ReactorTests {
   func writable() async throws {
     let pair = try Pair()
     defer { pair.close() }
-    let wakeup = try await Reactor.shared.wait(fd: pair.ours, for: .writable, generation: Reactor.shared.generation(of: pair.ours))
+    let wakeup = try await Reactor.shared.wait(
+      fd: pair.ours, for: .writable, generation: Reactor.shared.generation(of: pair.ours))
     #expect(wakeup == .ready)
   }
 
@@ -95,7 +98,9 @@ struct ReactorTests {
     let pair = try Pair()
     defer { pair.close() }
     let reactor = Reactor.shared
-    let waiting = Task { try await reactor.wait(fd: pair.ours, for: .readable, generation: reactor.generation(of: pair.ours)) }
+    let waiting = Task {
+      try await reactor.wait(fd: pair.ours, for: .readable, generation: reactor.generation(of: pair.ours))
+    }
     while reactor.waiterCount(fd: pair.ours) == 0 { await Task.yield() }
     waiting.cancel()
     await #expect(throws: CancellationError.self) { try await waiting.value }

@@ -70,7 +70,8 @@ import Testing
       node: node,
       commands: [
         RunString("#!/bin/bash\nfor arg in \"$@\"; do echo \"arg=$arg\"; done\n", "foo", "bar"),
-        RunString(body, "some", "'more text'", remoteName: "run-script-sample.sh", includes: [scripts + "/inclusion.sh"]),
+        RunString(
+          body, "some", "'more text'", remoteName: "run-script-sample.sh", includes: [scripts + "/inclusion.sh"]),
       ])
     #expect(try await runOne(job))
     #expect(sink.stdoutText == "arg=foo\narg=bar\nneedsinclude: INCLUDED 2 args: some more text\n")
@@ -147,7 +148,8 @@ import Testing
   @Test func missingFilesThrow() async throws {
     let testbed = try await Fleet.shared()
     let node = Fleet.node(testbed, 4)
-    let pull = SshJob(node: node, command: Pull(remotePaths: ["no-such-file-here"], localPath: "/tmp/x"), critical: false)
+    let pull = SshJob(
+      node: node, command: Pull(remotePaths: ["no-such-file-here"], localPath: "/tmp/x"), critical: false)
     let script = SshJob(node: node, command: RunScript("/no/such/script.sh"), critical: false)
     #expect(try await Fleet.run(pull, script))
     #expect(pull.error is SshError)
@@ -170,7 +172,9 @@ import Testing
       ])
     #expect(try await Fleet.run(job))
     #expect(job.exitStatus == .code(0))
-    #expect(sink.stdoutText == "LOCALNODE:262144\nLOCALNODE:line 1\nLOCALNODE:line 2\nLOCALNODE:line 3\nLOCALNODE:string local\n")
+    #expect(
+      sink.stdoutText
+        == "LOCALNODE:262144\nLOCALNODE:line 1\nLOCALNODE:line 2\nLOCALNODE:line 3\nLOCALNODE:string local\n")
     #expect(sink.stderrText == "LOCALNODE:oops\n")
     let killed = SshJob(node: node, command: "kill -KILL $$", critical: false)
     #expect(try await Fleet.run(killed))
@@ -192,7 +196,8 @@ import Testing
         RunString("for i in $(seq 3); do echo verbose$i; done"),
         Push(localPaths: [local + "/dummy-10"], remotePath: "dummy-10-\(UUID().uuidString)"),
       ], verbose: true)
-    let check = SshJob(node: LocalNode(formatter: Fleet.quiet), command: Run("test -s \(local)/dummy-10", verbose: true))
+    let check = SshJob(
+      node: LocalNode(formatter: Fleet.quiet), command: Run("test -s \(local)/dummy-10", verbose: true))
     #expect(try await Scheduler(JobSequence(remote, check), critical: false).run())
     #expect(check.exitStatus == .code(0))
     let stderr = sink.stderrText
@@ -207,7 +212,8 @@ import Testing
 
   /// Scenarios 46–50: exit signals and codes against `allowedExits`.
   @Test(arguments: [
-    ([AllowedExit](), "kill -TERM $$", false), (["TERM"], "kill -TERM $$", true), (["TERM", 100], "kill -TERM $$", true),
+    ([AllowedExit](), "kill -TERM $$", false), (["TERM"], "kill -TERM $$", true),
+    (["TERM", 100], "kill -TERM $$", true),
     ([100], "kill -TERM $$", false), ([], "exit 1000", false), ([100], "exit 1000", false),
     (["TERM", 100], "exit 1000", false), ([232], "exit 1000", true), ([100], "exit 100", true),
   ])
@@ -228,8 +234,13 @@ import Testing
     let node = Fleet.node(testbed, 6)
     let marker = "\(Int.random(in: 100...999)).\(Int.random(in: 100_000...999_999))"
     let sleeper = SshJob(node: node, command: Run("sleep \(marker)", allowedExits: ["TERM", 143]))
-    let killer = SshJob(node: node, command: "sleep 0.5; pkill -TERM -f 'slee[p] \(marker)'")
-    #expect(try await Fleet.run(sleeper, killer), "\(String(describing: sleeper.error)) \(String(describing: killer.error))")
+    // The killer waits for the sleeper to run (at most 30 s), however long it takes to start.
+    let killer = SshJob(
+      node: node,
+      command: "for i in $(seq 600); do pgrep -f 'slee[p] \(marker)' >/dev/null && break; sleep 0.05; done; "
+        + "pkill -TERM -f 'slee[p] \(marker)'")
+    #expect(
+      try await Fleet.run(sleeper, killer), "\(String(describing: sleeper.error)) \(String(describing: killer.error))")
     #expect(sleeper.exitStatus == .code(0))
   }
 }

@@ -73,7 +73,9 @@ import Testing
     #expect(elapsed >= .seconds(1.2))  // ceil(10 / 3) rounds of 0.3 s
     var intervals: [(Int, Int)] = []
     for index in 0..<10 {
-      let times = try String(contentsOfFile: "\(marker)-\(index)", encoding: .utf8).split(separator: "\n").compactMap { Int($0) }
+      let times = try String(contentsOfFile: "\(marker)-\(index)", encoding: .utf8).split(separator: "\n").compactMap {
+        Int($0)
+      }
       intervals.append((times[0], times[1]))
       try? FileManager.default.removeItem(atPath: "\(marker)-\(index)")
     }

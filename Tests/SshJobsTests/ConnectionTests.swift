@@ -1,6 +1,6 @@
 import Foundation
-import Testbed
 import SshClient
+import Testbed
 import Testing
 
 @testable import SshJobs
@@ -66,7 +66,8 @@ import Testing
       defer { hostIndex += 1 }
       return hostIndex % testbed.hosts.count
     }
-    let gateways: [SshNode?] = topology.gateways == 0 ? [nil] : (0..<topology.gateways).map { _ in Fleet.node(testbed, nextHost()) }
+    let gateways: [SshNode?] =
+      topology.gateways == 0 ? [nil] : (0..<topology.gateways).map { _ in Fleet.node(testbed, nextHost()) }
     for gateway in gateways {
       if let gateway { nodes.append(gateway) }
       for _ in 0..<topology.nodes {
@@ -125,7 +126,8 @@ import Testing
       let barrier = Barrier(count: nodes.count) { seen.set(testbed.establishedConnections()) }
       let jobs = nodes.map { node in
         SshJob(
-          node: node, commands: [Run("echo depth \(node.distance)"), BarrierProbe(barrier: barrier)], keepConnection: keep)
+          node: node, commands: [Run("echo depth \(node.distance)"), BarrierProbe(barrier: barrier)],
+          keepConnection: keep)
       }
       let scheduler = Scheduler(jobs, timeout: .seconds(30), critical: false)
       #expect(try await scheduler.run())
@@ -149,11 +151,16 @@ import Testing
     let most = SeenCount()
     most.set(0)
     let jobs = nodes.map { node in
-      SshJob(node: node, commands: [Run("echo on"), Sample { 
-        var open = 0
-        for node in nodes where await node.connection.isConnected { open += 1 }
-        most.raise(to: open)
-      }])
+      SshJob(
+        node: node,
+        commands: [
+          Run("echo on"),
+          Sample {
+            var open = 0
+            for node in nodes where await node.connection.isConnected { open += 1 }
+            most.raise(to: open)
+          },
+        ])
     }
     #expect(try await Scheduler(jobs, jobsWindow: 2, timeout: .seconds(60), critical: false).run())
     // Each job samples while it holds its node: the nodes of finished jobs are closed already.

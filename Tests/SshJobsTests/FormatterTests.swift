@@ -8,7 +8,9 @@ import Testing
   let beta = OutputOrigin(hostname: "fit01.inria.fr", username: "r")
   let gamma = OutputOrigin(hostname: "127.0.0.1", username: "apsshuser")
 
-  private func feed(_ formatter: any OutputFormatter, _ text: String, _ origin: OutputOrigin, stream: OutputChunk.Stream = .stdout) {
+  private func feed(
+    _ formatter: any OutputFormatter, _ text: String, _ origin: OutputOrigin, stream: OutputChunk.Stream = .stdout
+  ) {
     let relay = OutputRelay(formatter: formatter, origin: origin, capturing: false)
     relay.receive(ArraySlice(Array(text.utf8)), stream: stream)
     relay.finish()
@@ -68,7 +70,9 @@ import Testing
     // Raw: the same bytes come out, whatever the line length.
     let rawSink = BufferSink()
     let raw = OutputRelay(formatter: RawFormatter(sink: rawSink), origin: alpha, capturing: false)
-    for start in stride(from: 0, to: line.count, by: 4096) { raw.receive(line[start..<min(start + 4096, line.count)], stream: .stdout) }
+    for start in stride(from: 0, to: line.count, by: 4096) {
+      raw.receive(line[start..<min(start + 4096, line.count)], stream: .stdout)
+    }
     raw.finish()
     #expect(rawSink.stdout == line)
   }
@@ -211,7 +215,8 @@ import Testing
     let job = SshJob(
       node: node,
       commands: [
-        Run("hostname"), RunScript("tests/testbasic.sh", "10"), RunString("#!/bin/bash\n\n# comment\necho hello world from a string", "1", "2"),
+        Run("hostname"), RunScript("tests/testbasic.sh", "10"),
+        RunString("#!/bin/bash\n\n# comment\necho hello world from a string", "1", "2"),
         Push(localPaths: ["a", "b"], remotePath: "dir"), Pull(remotePaths: ["r"], localPath: "l"),
         Run("ls", label: "labelled"),
       ])

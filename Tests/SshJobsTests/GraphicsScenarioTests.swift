@@ -19,7 +19,8 @@ import Testing
       SshJob(node: node, command: RunScript(scripts + "/script-with-args.sh", "10")),
       SshJob(node: node, command: RunString("#!/bin/sh\necho named \"$(basename $0)\"", remoteName: "named.sh")),
       SshJob(node: node, command: RunString("#!/bin/sh\necho \"$# args\"", "100", "200", "300", "400")),
-      SshJob(node: node, command: RunString("#!/bin/sh\necho \"$# args\"", "1000", "2000", "3000", "4000", label: "snip")),
+      SshJob(
+        node: node, command: RunString("#!/bin/sh\necho \"$# args\"", "1000", "2000", "3000", "4000", label: "snip")),
       SshJob(
         node: node,
         commands: [

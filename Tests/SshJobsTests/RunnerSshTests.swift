@@ -41,7 +41,8 @@ import Testing
     let jobs = (0..<4).map { index in
       JobSpec(name: "j\(index)", node: index == 3 ? renamed : same, commands: [Run("echo \(index)")], critical: false)
     }
-    let runner = try Runner(spec: RunSpec(label: "shared", jobs: jobs), settings: settings(testbed)) { _ in Fleet.quiet }
+    let runner = try Runner(spec: RunSpec(label: "shared", jobs: jobs), settings: settings(testbed)) { _ in Fleet.quiet
+    }
     let nodes = runner.jobs.compactMap { $0.node as? SshNode }
     #expect(nodes.count == 4 && nodes.allSatisfy { $0 === nodes[0] }, "one node object for the host")
     let outcome = await runner.run()

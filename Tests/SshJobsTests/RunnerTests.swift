@@ -21,7 +21,8 @@ import Testing
     #expect(inventoryKey.useAgent, "a node's own key does not turn the agent off")
 
     let withK = NodeFactory(
-      settings: RunSettings(keys: ["/keys/cli"], defaultUser: "deflt", connectTimeout: .seconds(7), connectionAttempts: 3),
+      settings: RunSettings(
+        keys: ["/keys/cli"], defaultUser: "deflt", connectTimeout: .seconds(7), connectionAttempts: 3),
       formatter: { _ in quiet })
     let both = withK.configuration(for: .ssh("h1", keys: ["/keys/inventory", "/keys/cli"]))
     #expect(both.keyPaths == ["/keys/cli", "/keys/inventory"], "-k first, then the node's own, once each")
@@ -47,13 +48,15 @@ import Testing
   let quiet = HostFormatter(sink: BufferSink())
 
   func runner(_ jobs: [JobSpec], settings: RunSettings = RunSettings(), timeout: Duration? = nil) throws -> Runner {
-    try Runner(spec: RunSpec(label: "test", jobs: jobs, timeout: timeout), settings: settings, formatter: { _ in quiet })
+    try Runner(
+      spec: RunSpec(label: "test", jobs: jobs, timeout: timeout), settings: settings, formatter: { _ in quiet })
   }
 
   func local(_ name: String, _ command: String, requires: [String] = [], critical: Bool = false, forever: Bool = false)
     -> JobSpec
   {
-    JobSpec(name: name, node: .local, commands: [Run(command)], requires: requires, critical: critical, forever: forever)
+    JobSpec(
+      name: name, node: .local, commands: [Run(command)], requires: requires, critical: critical, forever: forever)
   }
 
   @Test func unknownRequirementsAndCyclesAreRefused() {
@@ -63,7 +66,9 @@ import Testing
     #expect {
       try runner([a])
     } throws: { error in
-      guard case .unknownRequirement(let job, let requirement, let location, _) = error as? RunSpecError else { return false }
+      guard case .unknownRequirement(let job, let requirement, let location, _) = error as? RunSpecError else {
+        return false
+      }
       return job == "a" && requirement == "ghost" && location == at(3)
     }
     var b = local("b", "true", requires: ["c"])
@@ -85,7 +90,9 @@ import Testing
     let jobs = [
       local("ok", "true"),
       local("fails", "exit 3"),
-      JobSpec(name: "broken", node: .local, commands: [RunScript(localPath: directory + "/missing.sh", args: [])], critical: false),
+      JobSpec(
+        name: "broken", node: .local, commands: [RunScript(localPath: directory + "/missing.sh", args: [])],
+        critical: false),
       local("after", "true", requires: ["fails"]),
       local("monitor", "while true; do sleep 0.05; done", forever: true),
     ]
@@ -108,7 +115,8 @@ import Testing
       let end = try #require(all.firstIndex { $0.hasPrefix("ended(job: \(index),") })
       #expect(start < end)
     }
-    #expect(try #require(all.firstIndex { $0.hasPrefix("ended(job: 1,") }) < #require(all.firstIndex(of: "started(job: 3)")))
+    #expect(
+      try #require(all.firstIndex { $0.hasPrefix("ended(job: 1,") }) < #require(all.firstIndex(of: "started(job: 3)")))
   }
 
   @Test func aCriticalFailureSkipsWhatWaitsAndCancelsWhatRuns() async throws {
@@ -124,7 +132,10 @@ import Testing
   @Test func theCommandTimeoutOfTheSettingsAppliesToEveryCommand() async throws {
     let start = ContinuousClock.now
     let outcome = try await runner(
-      [local("slow", "sleep 30"), JobSpec(name: "own", node: .local, commands: [Run("sleep 30", timeout: .milliseconds(200))], critical: false)],
+      [
+        local("slow", "sleep 30"),
+        JobSpec(name: "own", node: .local, commands: [Run("sleep 30", timeout: .milliseconds(200))], critical: false),
+      ],
       settings: RunSettings(commandTimeout: .milliseconds(300))
     ).run()
     for job in outcome.jobs {

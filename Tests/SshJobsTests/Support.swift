@@ -41,16 +41,16 @@ enum Fleet {
     let directory = try temporaryDirectory()
     let files = [
       "script-with-args.sh": """
-        #!/bin/bash
-        echo "ENTERING COMMAND $(basename $0) (full name $0)"
-        for arg in "$@"; do echo "on HOST=$(hostname), with arg $arg - CWD=$(pwd -P)"; done
-        """,
+      #!/bin/bash
+      echo "ENTERING COMMAND $(basename $0) (full name $0)"
+      for arg in "$@"; do echo "on HOST=$(hostname), with arg $arg - CWD=$(pwd -P)"; done
+      """,
       "needsinclude.sh": """
-        #!/bin/bash
-        set -e
-        source $(dirname "$BASH_SOURCE")/inclusion.sh
-        echo "needsinclude: $(included_function) $# args: $*"
-        """,
+      #!/bin/bash
+      set -e
+      source $(dirname "$BASH_SOURCE")/inclusion.sh
+      echo "needsinclude: $(included_function) $# args: $*"
+      """,
       "inclusion.sh": "included_function() { echo INCLUDED; }\n",
       "slow.sh": "#!/bin/sh\nsleep 0.3\necho \"slow $1\"\n",
     ]

@@ -7,7 +7,11 @@ import Testing
 @Suite struct TemplateTests {
   @Test func piecesAndNames() throws {
     let template = try Template(parsing: "echo {{ a }}-{{b|raw}} {{ 'x{{y' }} {{a}}")
-    #expect(template.pieces == [.text("echo "), .variable("a", raw: false), .text("-"), .variable("b", raw: true), .text(" x{{y "), .variable("a", raw: false)])
+    #expect(
+      template.pieces == [
+        .text("echo "), .variable("a", raw: false), .text("-"), .variable("b", raw: true), .text(" x{{y "),
+        .variable("a", raw: false),
+      ])
     #expect(template.variableNames == ["a", "b"])
     #expect(template.description == "echo {{ a }}-{{ b | raw }} x{{y {{ a }}")
     #expect(try Template(parsing: "no placeholder }} here").isLiteral)

@@ -46,8 +46,10 @@ struct TestbedTests {
     #expect(pids.allSatisfy(isGone))
     #expect(!FileManager.default.fileExists(atPath: directory))
     #expect(testbed.sshdPids.isEmpty)
-    #expect(LoopbackSocket.connect(
-      address: "127.0.0.2", port: testbed.port, timeout: .seconds(1)).isFailure)
+    #expect(
+      LoopbackSocket.connect(
+        address: "127.0.0.2", port: testbed.port, timeout: .seconds(1)
+      ).isFailure)
     await testbed.stop()  // idempotent
   }
 
@@ -109,12 +111,14 @@ struct TestbedTests {
   @Test func encryptedKeyIsTheUserKeyWithAPassphrase() async throws {
     let testbed = try await Testbed.shared()
     let plain = try await RunningTool(
-      "/usr/bin/ssh-keygen", ["-y", "-f", testbed.userKeyPath]).result()
+      "/usr/bin/ssh-keygen", ["-y", "-f", testbed.userKeyPath]
+    ).result()
     let decrypted = try await RunningTool(
       "/usr/bin/ssh-keygen", ["-y", "-P", testbed.keyPassphrase, "-f", testbed.encryptedKeyPath]
     ).result()
     let locked = try await RunningTool(
-      "/usr/bin/ssh-keygen", ["-y", "-P", "", "-f", testbed.encryptedKeyPath]).result()
+      "/usr/bin/ssh-keygen", ["-y", "-P", "", "-f", testbed.encryptedKeyPath]
+    ).result()
     #expect(plain.status == 0 && decrypted.status == 0)
     #expect(locked.status != 0)
     let authorized = try String(contentsOfFile: testbed.authorizedKeysPath, encoding: .utf8)

@@ -111,8 +111,9 @@ if let caseIndex = arguments.firstIndex(of: "--case"), caseIndex + 1 < arguments
   let count = arguments.firstIndex(of: "--jobs").flatMap { Int(arguments[$0 + 1]) } ?? 100_000
   try await runCase(arguments[caseIndex + 1], count)
 } else {
-  let sizes = arguments.firstIndex(of: "--sizes").map {
-    arguments[$0 + 1].split(separator: ",").compactMap { Int($0) }
-  } ?? [10_000, 100_000, 1_000_000]
+  let sizes =
+    arguments.firstIndex(of: "--sizes").map {
+      arguments[$0 + 1].split(separator: ",").compactMap { Int($0) }
+    } ?? [10_000, 100_000, 1_000_000]
   try runAll(sizes: sizes)
 }

@@ -255,7 +255,9 @@ func format(_ value: Double, _ digits: Int = 2) -> String { String(format: "%.\(
 func parentMain(_ options: [String: String]) async {
   let counts = (options["hosts"] ?? "64,256").split(separator: ",").compactMap { Int($0) }
   let runs = Int(options["runs"] ?? "5") ?? 5
-  guard !counts.isEmpty, runs > 0 else { fail("usage: fanout-bench [--hosts 64,256] [--runs 5] [--dir DIR] [--out FILE]") }
+  guard !counts.isEmpty, runs > 0 else {
+    fail("usage: fanout-bench [--hosts 64,256] [--runs 5] [--dir DIR] [--out FILE]")
+  }
   let needed = counts.max()!
 
   var fleet: Fleet
@@ -347,7 +349,8 @@ func parentMain(_ options: [String: String]) async {
   var failureLines = ""
   for count in counts {
     for (index, result) in (results[count] ?? []).enumerated() where result.failures > 0 {
-      failureLines += "- \(count) hosts, run \(index + 1): \(result.failures) failed; first: \(result.firstError ?? "?")\n"
+      failureLines +=
+        "- \(count) hosts, run \(index + 1): \(result.failures) failed; first: \(result.firstError ?? "?")\n"
     }
   }
   var uname = utsname()

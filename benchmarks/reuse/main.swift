@@ -23,7 +23,9 @@ guard arguments.count >= 3, arguments[0] == "--testbed" else {
   fail("usage: reuse-bench --testbed DIR (reuse seq|10x10 | fanout N CMD | push N FILE REMOTE | pull N REMOTE DIR)")
 }
 let testbed: TestbedDescription
-do { testbed = try TestbedDescription.load(directory: arguments[1]) } catch { fail("no testbed in \(arguments[1]): \(error)") }
+do { testbed = try TestbedDescription.load(directory: arguments[1]) } catch {
+  fail("no testbed in \(arguments[1]): \(error)")
+}
 arguments.removeFirst(2)
 let mode = arguments.removeFirst()
 

@@ -31,8 +31,10 @@ let perHost = nodes.map { node in
     label: "hello \(node.hostname)")
 }
 // A gather job on the first host, after all the others, then a local one.
-let gather = SshJob(node: nodes[0], command: "echo all \(nodes.count) hosts answered", label: "gather", requires: perHost)
-let local = SshJob(node: LocalNode(formatter: formatter), command: "echo done locally", label: "local", requires: [gather])
+let gather = SshJob(
+  node: nodes[0], command: "echo all \(nodes.count) hosts answered", label: "gather", requires: perHost)
+let local = SshJob(
+  node: LocalNode(formatter: formatter), command: "echo done locally", label: "local", requires: [gather])
 
 let scheduler = Scheduler(perHost + [gather, local], jobsWindow: 2, timeout: .seconds(60), label: "ssh-demo")
 say(scheduler.list())

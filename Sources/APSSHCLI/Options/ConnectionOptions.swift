@@ -3,7 +3,8 @@ import ArgumentParser
 /// How to connect: keys, timeouts, retries, host keys and the jobs window.
 public struct ConnectionOptions: ParsableArguments, Sendable {
   /// Maximum number of hosts handled at once (0: no limit).
-  @Option(name: [.customShort("w"), .customLong("window")], help: "Maximum number of hosts handled at once (0: no limit).")
+  @Option(
+    name: [.customShort("w"), .customLong("window")], help: "Maximum number of hosts handled at once (0: no limit).")
   public var window: Int = 0
 
   /// The connection timeout in seconds.
@@ -11,7 +12,9 @@ public struct ConnectionOptions: ParsableArguments, Sendable {
   public var connectTimeout: Double = 30
 
   /// Private key files; when given the ssh-agent is not used.
-  @Option(name: [.customShort("k"), .customLong("key")], help: ArgumentHelp("A private key file; when given, the agent is not used (repeatable).", valueName: "FILE"))
+  @Option(
+    name: [.customShort("k"), .customLong("key")],
+    help: ArgumentHelp("A private key file; when given, the agent is not used (repeatable).", valueName: "FILE"))
   public var keys: [String] = []
 
   /// Proceed even when no key can be found.
@@ -23,11 +26,14 @@ public struct ConnectionOptions: ParsableArguments, Sendable {
   public var retries: Int = 1
 
   /// Limit of each remote command (or transfer).
-  @Option(name: .customLong("command-timeout"), help: ArgumentHelp("Time limit of the command on each host (30s, 2m, 1h30m…).", valueName: "DURATION"))
+  @Option(
+    name: .customLong("command-timeout"),
+    help: ArgumentHelp("Time limit of the command on each host (30s, 2m, 1h30m…).", valueName: "DURATION"))
   public var commandTimeout: String?
 
   /// Only hosts already in known_hosts are accepted.
-  @Flag(name: .customLong("strict-host-keys"), help: "Refuse hosts that are not in known_hosts (default: accept new ones).")
+  @Flag(
+    name: .customLong("strict-host-keys"), help: "Refuse hosts that are not in known_hosts (default: accept new ones).")
   public var strictHostKeys = false
 
   /// No host key checking at all.
@@ -35,7 +41,10 @@ public struct ConnectionOptions: ParsableArguments, Sendable {
   public var noHostKeyCheck = false
 
   /// The known_hosts file.
-  @Option(name: .customLong("known-hosts"), help: ArgumentHelp("The known_hosts file (default: $APSSH_KNOWN_HOSTS, else ~/.ssh/known_hosts).", valueName: "FILE"))
+  @Option(
+    name: .customLong("known-hosts"),
+    help: ArgumentHelp(
+      "The known_hosts file (default: $APSSH_KNOWN_HOSTS, else ~/.ssh/known_hosts).", valueName: "FILE"))
   public var knownHosts: String?
 
   /// Creates default options.

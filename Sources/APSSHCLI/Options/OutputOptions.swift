@@ -9,19 +9,27 @@ public struct OutputOptions: ParsableArguments, Sendable {
   public var timeColonFormat = false
 
   /// A custom line template.
-  @Option(name: [.customShort("f"), .customLong("format")], help: "Line template: {linenl} {line} {host} {fqdn} {user} {time}, strftime % codes.")
+  @Option(
+    name: [.customShort("f"), .customLong("format")],
+    help: "Line template: {linenl} {line} {host} {fqdn} {user} {time}, strftime % codes.")
   public var format: String?
 
   /// One file per host in that directory.
-  @Option(name: [.customShort("o"), .customLong("out-dir")], help: "Write each host's output to DIR/<host> (stderr to DIR/<host>.err).")
+  @Option(
+    name: [.customShort("o"), .customLong("out-dir")],
+    help: "Write each host's output to DIR/<host> (stderr to DIR/<host>.err).")
   public var outDir: String?
 
   /// One file per host in a directory named after the date and time.
-  @Flag(name: [.customShort("d"), .customLong("date-time")], help: "Like -o with a directory named after the time (%Y-%m-%d@%H:%M).")
+  @Flag(
+    name: [.customShort("d"), .customLong("date-time")],
+    help: "Like -o with a directory named after the time (%Y-%m-%d@%H:%M).")
   public var dateTime = false
 
   /// Connection events on stderr.
-  @Flag(name: [.customShort("v"), .customLong("verbose")], help: "Report connections, sessions and scheduler events on stderr.")
+  @Flag(
+    name: [.customShort("v"), .customLong("verbose")],
+    help: "Report connections, sessions and scheduler events on stderr.")
   public var verbose = false
 
   /// Extra debug lines.
@@ -33,13 +41,16 @@ public struct OutputOptions: ParsableArguments, Sendable {
   public var noProgress = false
 
   /// One JSON document on stdout at the end.
-  @Flag(name: .customLong("json"), help: "Print one JSON document on stdout at the end, a record per host (remote output included in it).")
+  @Flag(
+    name: .customLong("json"),
+    help: "Print one JSON document on stdout at the end, a record per host (remote output included in it).")
   public var json = false
 
   /// The most output kept per host and stream in the JSON document.
   @Option(
     name: .customLong("json-max-output"),
-    help: ArgumentHelp("With --json: the most output kept per host and stream (default 1M; 64K, 10M…).", valueName: "SIZE"))
+    help: ArgumentHelp(
+      "With --json: the most output kept per host and stream (default 1M; 64K, 10M…).", valueName: "SIZE"))
   public var jsonMaxOutput: String = "1M"
 
   /// `--json-max-output` in bytes.

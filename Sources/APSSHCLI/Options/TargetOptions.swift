@@ -11,21 +11,28 @@ public struct TargetOptions: ParsableArguments, Sendable {
   public var targets: [String] = []
 
   /// Like `--target`, but excluded.
-  @Option(name: [.customShort("x"), .customLong("exclude")], help: ArgumentHelp("Exclude these targets (repeatable).", valueName: "TARGET"))
+  @Option(
+    name: [.customShort("x"), .customLong("exclude")],
+    help: ArgumentHelp("Exclude these targets (repeatable).", valueName: "TARGET"))
   public var excludes: [String] = []
 
   /// The remote user for targets without `user@`.
-  @Option(name: [.customShort("l"), .customLong("login")], help: "Remote user for targets and gateway without user@ (default: the local user).")
+  @Option(
+    name: [.customShort("l"), .customLong("login")],
+    help: "Remote user for targets and gateway without user@ (default: the local user).")
   public var login: String?
 
   /// A default gateway `[user@]host[:port]` for two-hop ssh.
-  @Option(name: [.customShort("g"), .customLong("gateway")], help: "Gateway [user@]host[:port] for targets that do not name their own.")
+  @Option(
+    name: [.customShort("g"), .customLong("gateway")],
+    help: "Gateway [user@]host[:port] for targets that do not name their own.")
   public var gateway: String?
 
   /// Inventory files where `@group` and host names are looked up.
   @Option(
     name: [.customShort("I"), .customLong("inventory")],
-    help: ArgumentHelp("A YAML or INI inventory (repeatable; ~/.apssh/inventory.yaml is read when present).", valueName: "FILE"))
+    help: ArgumentHelp(
+      "A YAML or INI inventory (repeatable; ~/.apssh/inventory.yaml is read when present).", valueName: "FILE"))
   public var inventories: [String] = []
 
   /// Creates empty options.

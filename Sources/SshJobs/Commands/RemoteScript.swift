@@ -1,10 +1,11 @@
+import Foundation
+import SshClient
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Darwin)
   import Darwin
 #endif
-import Foundation
-import SshClient
 
 /// Installs a script (a local file or a string) with its includes and runs it: shared by
 /// `RunScript` and `RunString`.

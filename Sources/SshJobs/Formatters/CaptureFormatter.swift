@@ -10,7 +10,9 @@ public final class CaptureFormatter: TemplateFormatter, @unchecked Sendable {
   private let captured = Mutex<[UInt8]>([])
 
   /// Creates a capture formatter.
-  public override init(format: String = "{linenl}", verbose: Bool = false, sink: any OutputSink = StandardOutputSink.shared) {
+  public override init(
+    format: String = "{linenl}", verbose: Bool = false, sink: any OutputSink = StandardOutputSink.shared
+  ) {
     super.init(format: format, verbose: verbose, sink: sink)
   }
 

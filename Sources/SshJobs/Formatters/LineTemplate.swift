@@ -97,7 +97,11 @@ struct ResolvedTemplate: Sendable {
     switch merged.count {
     case 1: if case .linenl = merged[0] { simplePrefix = [] } else { simplePrefix = nil }
     case 2:
-      if case .bytes(let prefix) = merged[0], case .linenl = merged[1] { simplePrefix = prefix } else { simplePrefix = nil }
+      if case .bytes(let prefix) = merged[0], case .linenl = merged[1] {
+        simplePrefix = prefix
+      } else {
+        simplePrefix = nil
+      }
     default: simplePrefix = nil
     }
     terminatesLines = simplePrefix.map { !$0.isEmpty } ?? true

@@ -1,10 +1,11 @@
+import SshClient
+import Synchronization
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Darwin)
   import Darwin
 #endif
-import SshClient
-import Synchronization
 
 /// Where formatters write their text: a pair of byte streams, standing for stdout and stderr.
 ///

@@ -1,10 +1,11 @@
+import SshClient
+import Synchronization
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Darwin)
   import Darwin
 #endif
-import SshClient
-import Synchronization
 
 /// Writes each host's stdout to `DIR/<host>` and its stderr to `DIR/<host>.err` (files created, or
 /// truncated, the first time this formatter sees the host; the directory is created as needed).
@@ -67,7 +68,8 @@ public final class SubdirFormatter: TemplateFormatter, @unchecked Sendable {
   public override func event(_ event: FormatterEvent, from origin: OutputOrigin) {
     if case .connecting(let direct) = event {
       let path = outputPath(of: origin.hostname)
-      let line = verbose ? "Connected (\(direct ? "direct" : "tunnelled")) to \(origin.username)@\(origin.hostname)\n" : ""
+      let line =
+        verbose ? "Connected (\(direct ? "direct" : "tunnelled")) to \(origin.username)@\(origin.hostname)\n" : ""
       write(Array(line.utf8), to: path)
     }
     super.event(event, from: origin)

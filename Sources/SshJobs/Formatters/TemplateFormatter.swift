@@ -1,10 +1,11 @@
+import SshClient
+import Synchronization
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Darwin)
   import Darwin
 #endif
-import SshClient
-import Synchronization
 
 /// A formatter that prints each line through a template, stdout lines on the sink's stdout and
 /// stderr lines and events on its stderr.

@@ -24,7 +24,8 @@ public struct RunSettings: Sendable {
 
   /// Creates settings; the defaults are those of `apssh` without options.
   public init(
-    keys: [String] = [], defaultUser: String = SshConfiguration.localUsername, hostKeyPolicy: HostKeyPolicy = .acceptNew,
+    keys: [String] = [], defaultUser: String = SshConfiguration.localUsername,
+    hostKeyPolicy: HostKeyPolicy = .acceptNew,
     knownHostsPath: String? = nil, connectTimeout: Duration = .seconds(30), connectionAttempts: Int = 1,
     retryDelay: Duration = .seconds(1), commandTimeout: Duration? = nil, window: Int? = nil
   ) {
@@ -93,7 +94,8 @@ public final class NodeFactory {
     case .ssh:
       let gateway = key.gateway.map { node(for: $0) as? SshNode } ?? nil
       made = SshNode(
-        configuration: configuration(for: key), gateway: gateway, formatter: formatter(spec), displayName: displayNames[key])
+        configuration: configuration(for: key), gateway: gateway, formatter: formatter(spec),
+        displayName: displayNames[key])
     }
     nodes[key] = made
     return made

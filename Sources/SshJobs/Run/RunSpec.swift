@@ -15,7 +15,8 @@ public struct RunSpec: Sendable {
 
   /// Creates a run.
   public init(
-    label: String, jobs: [JobSpec] = [], window: Int? = nil, timeout: Duration? = nil, variables: Variables = Variables()
+    label: String, jobs: [JobSpec] = [], window: Int? = nil, timeout: Duration? = nil,
+    variables: Variables = Variables()
   ) {
     self.label = label
     self.jobs = jobs
@@ -138,7 +139,8 @@ public struct NodeSpec: Sendable, Hashable, CustomStringConvertible {
   }
 
   /// The local host.
-  public static let local = NodeSpec(kind: .local, hostname: "LOCALNODE", user: nil, port: nil, keys: [], name: "LOCALNODE")
+  public static let local = NodeSpec(
+    kind: .local, hostname: "LOCALNODE", user: nil, port: nil, keys: [], name: "LOCALNODE")
 
   private init(kind: Kind, hostname: String, user: String?, port: Int?, keys: [String], name: String) {
     self.kind = kind
