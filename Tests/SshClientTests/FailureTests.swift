@@ -11,7 +11,8 @@ struct FailureTests {
     let endpoint = try testbed.refusingEndpoint()
     let connection = SshConnection(
       configuration: SshConfiguration(
-        host: endpoint.address, port: Int(endpoint.port), username: testbed.username, useAgent: false))
+        host: endpoint.address, port: Int(endpoint.port), username: testbed.username, useAgent: false,
+        connectTimeout: .seconds(60)))
     let start = ContinuousClock.now
     await #expect {
       try await connection.connect()
@@ -19,7 +20,7 @@ struct FailureTests {
       let error = error as? SshError
       return error?.code == .connectionRefused && error?.host.contains(endpoint.address) == true
     }
-    #expect(ContinuousClock.now - start < .seconds(5))  // refused at once, not the 10 s connect timeout
+    #expect(ContinuousClock.now - start < .seconds(30))  // refused at once, not the 60 s connect timeout
   }
 
   @Test("a silent listener honours the connect timeout")
@@ -38,7 +39,7 @@ struct FailureTests {
     }
     let elapsed = ContinuousClock.now - start
     #expect(elapsed >= .milliseconds(400))
-    #expect(elapsed < .seconds(5))
+    #expect(elapsed < .seconds(20))  // generous: the timer may fire late on a loaded machine
   }
 
   @Test("a cancelled caller stops waiting for a connection attempt at once")
@@ -48,7 +49,7 @@ struct FailureTests {
     let connection = SshConnection(
       configuration: SshConfiguration(
         host: endpoint.address, port: Int(endpoint.port), username: testbed.username, useAgent: false,
-        connectTimeout: .seconds(20)))
+        connectTimeout: .seconds(120)))
     let first = Task { try await connection.connect() }
     let second = Task { try await connection.connect() }
     try await Task.sleep(for: .milliseconds(300))
@@ -58,7 +59,7 @@ struct FailureTests {
     for waiter in [first, second] {
       await #expect(throws: CancellationError.self) { try await waiter.value }
     }
-    #expect(ContinuousClock.now - start < .seconds(5), "the callers waited for the 20 s connect timeout")
+    #expect(ContinuousClock.now - start < .seconds(30), "the callers waited for the 120 s connect timeout")
   }
 
   @Test("a wrong key gives an authentication error naming the key")

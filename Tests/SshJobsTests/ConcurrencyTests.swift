@@ -80,7 +80,8 @@ import Testing
       try? FileManager.default.removeItem(atPath: "\(marker)-\(index)")
     }
     let peak = intervals.map { interval in intervals.count { $0.0 <= interval.0 && interval.0 < $0.1 } }.max()
-    #expect(peak == 3)
+    // Never more than the window; and some overlap (a loaded machine may start them a bit apart).
+    #expect(peak.map { (2...3).contains($0) } == true, "\(String(describing: peak))")
     #expect(await node.connection.connectionCount == 1)
     #expect(await !node.connection.isConnected)
   }
