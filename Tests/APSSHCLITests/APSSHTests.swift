@@ -72,11 +72,11 @@ import Testing
   @Test func commandTimeout() async throws {
     let fleet = try await Fleet.shared()
     let start = ContinuousClock.now
-    let result = await apssh(fleet.auth + fleet.targets([6]) + ["--command-timeout", "1s", "sleep", "30"])
+    let result = await apssh(fleet.auth + fleet.targets([6]) + ["--command-timeout", "1s", "sleep", "120"])
     #expect(result.code == 1)
     #expect(result.stderr.contains("timed out"), "\(result.stderr)")
     // Stopped well before the command would have ended on its own (generous: the machine is loaded).
-    #expect(ContinuousClock.now - start < .seconds(15))
+    #expect(ContinuousClock.now - start < .seconds(60))
     let bad = await apssh(fleet.auth + fleet.targets([6]) + ["--command-timeout", "soon", "true"])
     #expect(bad.code == 2)
   }

@@ -35,21 +35,23 @@ struct ExecTests {
     await connection.close()
   }
 
-  @Test("50 MB of stdout are streamed in bounded chunks and memory")
+  /// Memory is measured for the whole process, where other tests run at the same time: the output
+  /// is much larger than the bound, which a version that kept it would exceed whatever the others do.
+  @Test("120 MB of stdout are streamed in bounded chunks and memory")
   func largeOutput() async throws {
     let testbed = try await TestHosts.testbed()
     let connection = TestHosts.connection(testbed, host: 4)
     let counter = ByteCounter()
     let before = TestHosts.residentBytes()
-    let status = try await connection.execute("head -c 50000000 /dev/zero; echo done >&2") { chunk in
+    let status = try await connection.execute("head -c 120000000 /dev/zero; echo done >&2") { chunk in
       counter.add(chunk)
     }
     let growth = TestHosts.residentBytes() - before
     #expect(status == .code(0))
-    #expect(counter.count(.stdout) == 50_000_000)
+    #expect(counter.count(.stdout) == 120_000_000)
     #expect(counter.count(.stderr) == 5)
     #expect(counter.largestChunk <= 64 * 1024)
-    #expect(growth < 30_000_000, "resident memory grew by \(growth) bytes")
+    #expect(growth < 70_000_000, "resident memory grew by \(growth) bytes")
     await connection.close()
   }
 
@@ -91,7 +93,7 @@ struct ExecTests {
     let connection = TestHosts.connection(testbed, host: 7)
     let start = ContinuousClock.now
     await #expect {
-      _ = try await connection.run("sleep 30", timeout: .milliseconds(300))
+      _ = try await connection.run("sleep 120", timeout: .milliseconds(300))
     } throws: { error in
       (error as? SshError)?.code == .commandTimeout
     }

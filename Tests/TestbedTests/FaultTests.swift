@@ -82,17 +82,18 @@ struct FaultTests {
     let before = testbed.establishedConnections()
     #expect(before == 0)
     let running = try RunningTool(
-      "/usr/bin/ssh", ["-F", testbed.sshConfigPath, host.address, "sleep 3"])
-    // Generous: an ssh handshake on a loaded machine can take seconds.
-    try await waitUntil(timeout: .seconds(30)) {
+      "/usr/bin/ssh", ["-F", testbed.sshConfigPath, host.address, "sleep 60"])
+    // Generous: an ssh handshake on a loaded machine can take seconds (the command outlives it).
+    try await waitUntil(timeout: .seconds(50)) {
       ConnectionCounter.sockets().contains {
         $0.state == ConnectionCounter.established && $0.localPort == testbed.port
           && $0.localAddress == host.address
       }
     }
-    #expect(testbed.establishedConnections() == 1)
+    let established = testbed.establishedConnections()
     running.process.terminate()
-    _ = await running.result()
+    let result = await running.result()
+    #expect(established == 1, "ssh said: \(result.stderr)")
     await testbed.stop()
   }
 }
