@@ -97,7 +97,7 @@ struct ExecTests {
     } throws: { error in
       (error as? SshError)?.code == .commandTimeout
     }
-    #expect(ContinuousClock.now - start < .seconds(20))  // not waiting for the command to end
+    #expect(ContinuousClock.now - start < .seconds(60))  // not waiting for the command to end
     let after = try await connection.run("echo still")
     #expect(after.stdoutText == "still\n")
     await connection.close()

@@ -17,8 +17,8 @@ struct WatchdogTests {
     let watched = try Subprocess.spawn("/bin/sleep", ["30"], newSession: true)
     let (watchdog, fd) = try Testbed.startWatchdog(sshd: watched, removing: directory)
     close(fd)  // the owner "dies"
-    #expect(await Subprocess.wait(watched, timeout: .seconds(5)) != nil)
-    #expect(await Subprocess.wait(watchdog, timeout: .seconds(5)) != nil)
+    #expect(await Subprocess.wait(watched, timeout: .seconds(30)) != nil)
+    #expect(await Subprocess.wait(watchdog, timeout: .seconds(30)) != nil)
     #expect(!FileManager.default.fileExists(atPath: directory))
   }
 
@@ -28,7 +28,7 @@ struct WatchdogTests {
     let (watchdog, fd) = try Testbed.startWatchdog(sshd: watched, removing: nil)
     _ = "stop\n".withCString { write(fd, $0, 5) }
     close(fd)
-    #expect(await Subprocess.wait(watchdog, timeout: .seconds(5)) != nil)
+    #expect(await Subprocess.wait(watchdog, timeout: .seconds(30)) != nil)
     #expect(Subprocess.reapIfExited(watched) == nil)
     kill(watched, SIGKILL)
     _ = await Subprocess.wait(watched, timeout: .seconds(2))
