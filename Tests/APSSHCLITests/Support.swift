@@ -41,8 +41,9 @@ struct Fleet: Sendable {
 
   static func shared() async throws -> Fleet { Fleet(testbed: try await Testbed.shared()) }
 
-  /// `-k KEY --known-hosts FILE`.
-  var auth: [String] { ["-k", testbed.userKeyPath, "--known-hosts", testbed.knownHostsPath] }
+  /// `-k KEY --known-hosts FILE -c 60` (healthy hosts: a generous connect timeout, as a loaded
+  /// machine can take seconds per handshake).
+  var auth: [String] { ["-k", testbed.userKeyPath, "--known-hosts", testbed.knownHostsPath, "-c", "60"] }
 
   /// `user@address:port` of host `index` (0-based).
   func target(_ index: Int) -> String { testbed.targets[index] }

@@ -10,7 +10,7 @@ enum TestHosts {
 
   static func configuration(
     _ testbed: Testbed, host index: Int = 0, policy: HostKeyPolicy = .strict, keyPaths: [String]? = nil,
-    knownHostsPath: String? = nil, connectTimeout: Duration = .seconds(10)
+    knownHostsPath: String? = nil, connectTimeout: Duration = .seconds(60)
   ) -> SshConfiguration {
     let host = testbed.hosts[index]
     return SshConfiguration(

@@ -10,7 +10,7 @@ import Testing
   func settings(_ testbed: Testbed, commandTimeout: Duration? = nil) -> RunSettings {
     RunSettings(
       keys: [testbed.userKeyPath], defaultUser: testbed.username, hostKeyPolicy: .strict,
-      knownHostsPath: testbed.knownHostsPath, connectTimeout: .seconds(30), connectionAttempts: 3,
+      knownHostsPath: testbed.knownHostsPath, connectTimeout: .seconds(60), connectionAttempts: 3,
       commandTimeout: commandTimeout)
   }
 

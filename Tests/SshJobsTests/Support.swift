@@ -16,7 +16,7 @@ enum Fleet {
     let host = testbed.hosts[index]
     return SshNode(
       hostname: host.address, username: testbed.username, port: Int(host.port), keys: [testbed.userKeyPath],
-      gateway: gateway, formatter: formatter ?? quiet, hostKeyPolicy: .strict, connectTimeout: .seconds(10),
+      gateway: gateway, formatter: formatter ?? quiet, hostKeyPolicy: .strict, connectTimeout: .seconds(60),
       knownHostsPath: testbed.knownHostsPath, useAgent: false)
   }
 
