@@ -6,6 +6,7 @@ enum YAMLSupport {
   /// Parses `text` into a node tree, turning Yams errors into `InventoryError` `.badYAML` with
   /// the line and column of the problem; `nil` for an empty document.
   static func compose(_ text: String, file: String?) throws -> Node? {
+    try YAMLLimits.check(text, file: file)
     do {
       return try Yams.compose(yaml: text)
     } catch let error as YamlError {
