@@ -40,6 +40,22 @@ public enum DurationParser {
   }
 }
 
+extension DurationParser {
+  /// A time limit: a duration above zero (a limit of 0 would stop everything at once, which no
+  /// one means).
+  ///
+  /// - Throws: `InventoryError` `.badDuration` for a malformed or zero duration.
+  public static func parseTimeLimit(_ text: String) throws -> Duration {
+    let duration = try parse(text)
+    guard duration > .zero else {
+      throw InventoryError(
+        .badDuration,
+        "a time limit of '\(text)' would stop everything at once: give a duration above 0, or leave the limit out")
+    }
+    return duration
+  }
+}
+
 extension Duration {
   /// The duration `text` stands for (see `DurationParser`), or `nil`.
   public init?(parsing text: String) {

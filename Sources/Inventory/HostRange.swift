@@ -21,7 +21,8 @@ public enum HostRange {
   /// expands to itself.
   ///
   /// - Throws: `InventoryError` with code `.badRange` for an unbalanced bracket, an empty or
-  ///   malformed item, a reversed range (`[5-1]`), a zero step, or more than `maximumHosts` names.
+  ///   malformed item, a reversed range (`[5-1]`), a zero step, more than `maximumHosts` names,
+  ///   or an IPv4 address range that goes past 255 (`10.0.0.[250-260]`).
   public static func expand(_ pattern: String) throws -> [String] {
     // Split into literal parts and bracket contents.
     var literals: [String] = []
@@ -71,7 +72,21 @@ public enum HostRange {
       }
       names = next
     }
+    if literals.allSatisfy({ $0.allSatisfy { $0 == "." || $0.isASCII && $0.isNumber } }) {
+      for name in names where !isPlausibleIPv4(name) {
+        throw rangeError(pattern, "it makes '\(name)', which is not an IPv4 address (each number is 0 to 255)")
+      }
+    }
     return names
+  }
+
+  /// `false` for a dotted quad of numbers with one above 255 (`127.0.0.256`); `true` for any other
+  /// name, which may be a host name.
+  static func isPlausibleIPv4(_ name: String) -> Bool {
+    let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+    guard parts.count == 4, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isASCII && $0.isNumber } })
+    else { return true }
+    return parts.allSatisfy { part in part.count <= 3 && Int(part)! <= 255 }
   }
 
   private static func expandBracket(_ inside: String, pattern: String) throws -> [String] {

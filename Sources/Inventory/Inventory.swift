@@ -307,6 +307,21 @@ public struct Inventory: Sendable, Equatable {
     key == "port" || key == "ansible_port" || key == "ansible_ssh_port"
   }
 
+  /// The variables a connection is made from (ours and Ansible's names), and `gateway`: their
+  /// values are single words.
+  static let connectionKeys: Set<String> = Set(aliases.flatMap { [$0.key] + $0.ansible } + ["gateway"])
+
+  /// Checks one variable of `owner` (`host 'web1'`, `group 'db'`) as it is read: a port must be a
+  /// port, and a host, user, key or port must not be empty (an empty `ansible_host` would
+  /// connect to nothing). Throws an `InventoryError` without a location (the parser adds it).
+  static func checkVariable(_ key: String, _ value: String, owner: String) throws {
+    guard connectionKeys.contains(key) else { return }
+    if key != "gateway", value.trimmingCharacters(in: .whitespaces).isEmpty {
+      throw InventoryError(.badValue, "'\(key)' of \(owner) is empty: give it a value or remove it", key: key)
+    }
+    if isPortKey(key) { _ = try Target.parsePort(value, context: "'\(key)' of \(owner)") }
+  }
+
   /// Checks every host's connection settings (ports, gateways), throwing the first problem.
   func validated() throws -> Inventory {
     for host in hostNames { _ = try target(forHost: host) }

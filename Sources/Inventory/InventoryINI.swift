@@ -24,7 +24,7 @@ extension Inventory {
     enum Section { case hosts(String), vars(String), children(String) }
     var section = Section.hosts(ungrouped)
     var lineNumber = 0
-    for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+    for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
       lineNumber += 1
       let line = rawLine.trimmingCharacters(in: .whitespacesAndNewlines)
       if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
@@ -103,12 +103,13 @@ extension Inventory {
       }
       let key = String(word[..<equal])
       let value = String(word[word.index(after: equal)...])
-      if isPortKey(key) {
-        do {
-          _ = try Target.parsePort(value, context: "'\(key)' of \(owner)")
-        } catch let portError as InventoryError {
-          throw error(portError.code, portError.message, key)
-        }
+      guard vars[key] == nil else {
+        throw error(.badStructure, "'\(key)' is set twice for \(owner): keep one", key)
+      }
+      do {
+        try checkVariable(key, value, owner: owner)
+      } catch let valueError as InventoryError {
+        throw error(valueError.code, valueError.message, key)
       }
       vars[key] = value
     }

@@ -121,17 +121,22 @@ extension Inventory {
     }
   }
 
+  /// The variables of a host or group. Connection settings (`Inventory.connectionKeys`) are
+  /// checked; other variables that are lists or mappings are kept in YAML flow style.
   private func parseVars(_ node: Node, owner: String) throws -> [String: String] {
     var vars: [String: String] = [:]
     for (key, value) in node.mapping ?? [:] {
       let name = key.textValue
       let text = value.textValue
-      if Self.isPortKey(name) {
-        do {
-          _ = try Target.parsePort(text, context: "'\(name)' of \(owner)")
-        } catch let error as InventoryError {
-          throw YAMLSupport.error(error.code, error.message, at: value, file: path, key: name)
-        }
+      if Self.connectionKeys.contains(name), !value.isNull, value.scalarText == nil {
+        throw YAMLSupport.error(
+          .badValue, "'\(name)' of \(owner) should be a single value, found \(YAMLSupport.kind(value))", at: value,
+          file: path, key: name)
+      }
+      do {
+        try Self.checkVariable(name, text, owner: owner)
+      } catch let error as InventoryError {
+        throw YAMLSupport.error(error.code, error.message, at: value, file: path, key: name)
       }
       vars[name] = text
     }

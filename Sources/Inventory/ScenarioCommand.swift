@@ -70,7 +70,7 @@ struct ScenarioCommand {
 
     func label() throws -> String? { try values.data(mapping["label"], key: "label") }
     func verbose() throws -> Bool { try mapping["verbose"].map { try parser.bool($0, key: "verbose") } ?? false }
-    func timeout() throws -> Duration? { try mapping["timeout"].map { try parser.duration($0, key: "timeout") } }
+    func timeout() throws -> Duration? { try mapping["timeout"].map { try parser.timeLimit($0, key: "timeout") } }
     func flag(_ key: String) throws -> Bool { try mapping[key].map { try parser.bool($0, key: key) } ?? false }
 
     /// The first of `keys` present, as a data string.

@@ -69,7 +69,7 @@ struct ScenarioParser {
       }
       spec.window = value == 0 ? nil : value
     }
-    if let timeout = top["timeout"] { spec.timeout = try duration(timeout, key: "timeout") }
+    if let timeout = top["timeout"] { spec.timeout = try timeLimit(timeout, key: "timeout") }
     let nodes = try parseNodes(top["nodes"])
     guard let jobs = top["jobs"] else {
       throw error(.missingField, "the scenario has no 'jobs:' key", at: root, key: "jobs")
@@ -242,7 +242,7 @@ struct ScenarioParser {
       if let critical = mapping["critical"] { template.critical = try bool(critical, key: "critical") }
       if let forever = mapping["forever"] { template.forever = try bool(forever, key: "forever") }
       if let verbose = mapping["verbose"], try bool(verbose, key: "verbose") { template.verbose = true }
-      if let timeout = mapping["timeout"] { template.timeout = try duration(timeout, key: "timeout") }
+      if let timeout = mapping["timeout"] { template.timeout = try timeLimit(timeout, key: "timeout") }
       if let declared = nodes[nodeName] {
         template.node = declared.spec
         template.label = label ?? id
@@ -311,9 +311,10 @@ struct ScenarioParser {
     }
   }
 
-  func duration(_ node: Node, key: String) throws -> Duration {
+  /// The time limit written at `node` (above zero).
+  func timeLimit(_ node: Node, key: String) throws -> Duration {
     do {
-      return try DurationParser.parse(try values.data(node, key: key) ?? "")
+      return try DurationParser.parseTimeLimit(try values.data(node, key: key) ?? "")
     } catch let parseError as InventoryError where parseError.code == .badDuration {
       throw error(.badDuration, parseError.message, at: node, key: key)
     }

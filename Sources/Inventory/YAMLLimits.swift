@@ -28,9 +28,9 @@ enum YAMLLimits {
     var openAnchors: [(name: String, indent: Int, weight: Int, block: Bool)] = []
     var expansion = 0
     var lineNumber = 0
-    for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+    // `\r\n` is one Character: split on every kind of line end, as YAML does.
+    for line in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
       lineNumber += 1
-      let line = rawLine.last == "\r" ? rawLine.dropLast() : rawLine
       let indent = line.prefix { $0 == " " }.count
       let content = line.dropFirst(indent)
       if content.isEmpty || content.first == "#" { continue }
@@ -144,7 +144,10 @@ enum YAMLLimits {
 
   /// Whether `byte` ends an anchor or alias name.
   private static func ends(_ byte: UInt8) -> Bool {
-    [UInt8(ascii: " "), UInt8(ascii: ","), UInt8(ascii: "]"), UInt8(ascii: "}"), UInt8(ascii: "["), UInt8(ascii: "{"), 0x09]
-      .contains(byte)
+    [
+      UInt8(ascii: " "), UInt8(ascii: ","), UInt8(ascii: "]"), UInt8(ascii: "}"), UInt8(ascii: "["), UInt8(ascii: "{"),
+      0x09,
+    ]
+    .contains(byte)
   }
 }

@@ -5,10 +5,13 @@ import Yams
 enum YAMLSupport {
   /// Parses `text` into a node tree, turning Yams errors into `InventoryError` `.badYAML` with
   /// the line and column of the problem; `nil` for an empty document.
+  /// A key written twice in one mapping is an error (Yams would keep both, and readers the first
+  /// or the last: a setting silently lost).
   static func compose(_ text: String, file: String?) throws -> Node? {
     try YAMLLimits.check(text, file: file)
+    let root: Node?
     do {
-      return try Yams.compose(yaml: text)
+      root = try Yams.compose(yaml: text)
     } catch let error as YamlError {
       switch error {
       case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _),
@@ -22,6 +25,33 @@ enum YAMLSupport {
       }
     } catch {
       throw InventoryError(.badYAML, "bad YAML: \(error)", file: file)
+    }
+    if let root { try checkUniqueKeys(root, file: file) }
+    return root
+  }
+
+  /// Throws `.badStructure` at the second occurrence of a key in any mapping of the tree. (The
+  /// tree is shallow and small: `YAMLLimits` bounded its depth and aliases.)
+  static func checkUniqueKeys(_ node: Node, file: String?) throws {
+    switch node {
+    case .scalar:
+      return
+    case .sequence(let sequence):
+      for item in sequence { try checkUniqueKeys(item, file: file) }
+    case .mapping(let mapping):
+      var seen: [String: Node] = [:]
+      for (key, value) in mapping {
+        let name = key.textValue
+        if let first = seen[name] {
+          let place = first.mark.map { " (first at line \($0.line))" } ?? ""
+          throw error(
+            .badStructure,
+            "'\(name)' is written twice in the same mapping\(place): keep one (YAML keys are unique)",
+            at: key, file: file, key: name)
+        }
+        seen[name] = key
+        try checkUniqueKeys(value, file: file)
+      }
     }
   }
 
