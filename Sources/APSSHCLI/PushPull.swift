@@ -71,7 +71,7 @@ struct CopyOptions: ParsableArguments {
       for target in selection.targets { console.out(target.description) }
       return ExitCodes.success
     }
-    guard !selection.targets.isEmpty else { throw CLIError("it makes no sense to run without any target (use -t)") }
+    guard !selection.targets.isEmpty else { throw CLIError(selection.nothingSelectedMessage) }
     try connection.checkKeys(targets: selection.targets)
     let verbose = output.verbose || output.debug
     let jobs = selection.targets.map { target -> JobSpec in

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Turns `-t` / `-x` values into the list of targets to run on.
 ///
@@ -18,7 +19,11 @@ import Foundation
 /// settings. The result is in order, each target once.
 public struct TargetResolver: Sendable {
   /// The inventories that `@group` and host names are looked up in, in order.
-  public var inventories: [Inventory]
+  public var inventories: [Inventory] {
+    didSet { addresses = AddressIndex() }
+  }
+  /// Inventory hosts by address, built when first needed.
+  private var addresses = AddressIndex()
   /// The user for targets without one (`-l`); `nil` leaves `Target.user` unset.
   public var defaultUser: String?
   /// The gateway for targets without one (`-g`), except `None->host` ones.
@@ -61,6 +66,8 @@ public struct TargetResolver: Sendable {
     public let excludes: [Target]
     /// How many distinct targets of the `-t` values the exclusions removed.
     public let excludedCount: Int
+    /// The `-t` values that gave no target at all (an empty group, file or directory).
+    public var emptyValues: [String] = []
   }
 
   /// The targets of `values` less those of `excludes` (see `resolve`), with the excluded ones.
@@ -68,20 +75,29 @@ public struct TargetResolver: Sendable {
   /// - Throws: `InventoryError` for a bad target, range, file, inventory or unknown group.
   public func select(_ values: [String], excluding excludes: [String] = []) throws -> Selection {
     let excluded = try excludes.flatMap { try targets(of: $0) }
+    let gateway = try defaultGateway.map(lookedUp)
     var seen = Set<Target>()
     var dropped = Set<Target>()
     var result: [Target] = []
+    var emptyValues: [String] = []
     for value in values {
-      for target in try targets(of: value) {
-        let finished = applyingDefaults(target)
+      let valueTargets = try targets(of: value)
+      if valueTargets.isEmpty { emptyValues.append(value) }
+      for target in valueTargets {
+        let finished = applyingDefaults(target, gateway: gateway)
         if isExcluded(target, by: excluded) {
           dropped.insert(finished)
         } else if seen.insert(finished).inserted {
           result.append(finished)
+          if result.count > HostRange.maximumHosts {
+            throw InventoryError(
+              .badRange,
+              "the targets make more than \(HostRange.maximumHosts) hosts (at '\(value)'); run them in several batches")
+          }
         }
       }
     }
-    return Selection(targets: result, excludes: excluded, excludedCount: dropped.count)
+    return Selection(targets: result, excludes: excluded, excludedCount: dropped.count, emptyValues: emptyValues)
   }
 
   /// The targets of one `-t` value, before exclusions and defaults.
@@ -116,13 +132,19 @@ public struct TargetResolver: Sendable {
     } catch {
       throw InventoryError(.unreadableFile, "cannot list this directory: \(error)", file: path)
     }
-    return names.sorted().filter { name in
+    return try names.sorted().filter { name in
       guard !name.hasPrefix(".") else { return false }
       var isDirectory: ObjCBool = false
       let full = (path as NSString).appendingPathComponent(name)
       return FileManager.default.fileExists(atPath: full, isDirectory: &isDirectory)
         && !isDirectory.boolValue
-    }.map { Target(hostname: $0) }
+    }.map { name in
+      do {
+        return try lookedUp(Target.parse(name))
+      } catch let error as InventoryError {
+        throw InventoryError(error.code, "file name '\(name)': \(error.message)", file: path)
+      }
+    }
   }
 
   private func targets(inFile path: String) throws -> [Target] {
@@ -132,7 +154,7 @@ public struct TargetResolver: Sendable {
     }
     var result: [Target] = []
     var lineNumber = 0
-    for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+    for line in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
       lineNumber += 1
       for word in line.split(whereSeparator: \.isWhitespace) {
         if word.hasPrefix("#") { break }
@@ -173,15 +195,41 @@ public struct TargetResolver: Sendable {
       return try hosts(inGroup: String(word.dropFirst()))
     }
     let parsed = try Target.parse(word)
-    return try parsed.expandingRanges().map { target in
-      guard target.gateway == nil, !target.forceDirect,
-        let inventory = inventories.first(where: { $0.hasHost(target.hostname) })
-      else { return target }
-      var known = try inventory.target(forHost: target.hostname)
-      if let user = target.user { known.user = user }
-      if let port = target.port { known.port = port }
-      return known
+    return try parsed.expandingRanges().map(lookedUp)
+  }
+
+  /// `target` with what the inventories know about its host, and about its gateway's: the one
+  /// lookup for every place a host name appears (`-t` words and files, directory entries, `-g`,
+  /// `gw->host`).
+  ///
+  /// A host is known by its inventory name, else by its address (`host`/`ansible_host`, with the
+  /// same port when `target` names one), in the first inventory that has it. The user and port
+  /// written in `target` win over the inventory's; so does a gateway written in it (`gw->host`,
+  /// `None->host`) over the inventory's `gateway`.
+  public func lookedUp(_ target: Target) throws -> Target {
+    var result = target
+    if let known = try knownTarget(target) {
+      result = known
+      if let user = target.user { result.user = user }
+      if let port = target.port { result.port = port }
+      if target.gateway != nil || target.forceDirect {
+        result.gateway = nil
+        result.forceDirect = target.forceDirect
+      }
     }
+    if let gateway = target.gateway { result.gateway = try lookedUp(gateway) }
+    return result
+  }
+
+  private func knownTarget(_ target: Target) throws -> Target? {
+    if let inventory = inventories.first(where: { $0.hasHost(target.hostname) }) {
+      return try inventory.target(forHost: target.hostname)
+    }
+    for (position, name) in addresses.hosts(at: target.hostname, in: inventories) {
+      let known = try inventories[position].target(forHost: name)
+      if target.port == nil || known.port ?? 22 == target.port { return known }
+    }
+    return nil
   }
 
   /// The hosts of `@name` in every inventory that has that group, in order, each once.
@@ -216,11 +264,33 @@ public struct TargetResolver: Sendable {
     }
   }
 
-  private func applyingDefaults(_ target: Target) -> Target {
+  private func applyingDefaults(_ target: Target, gateway: Target?) -> Target {
     var result = target
-    if result.gateway == nil, !result.forceDirect, let defaultGateway {
-      result.gateway = defaultGateway
+    if result.gateway == nil, !result.forceDirect, let gateway {
+      result.gateway = gateway
     }
     return result.withDefaultUser(defaultUser)
+  }
+}
+
+/// The hosts of some inventories by the address they connect to (`host`/`ansible_host`), in
+/// inventory and file order; computed once, on first use, as most names are inventory names.
+private final class AddressIndex: Sendable {
+  private let index = Mutex<[String: [(inventory: Int, name: String)]]?>(nil)
+
+  func hosts(at address: String, in inventories: [Inventory]) -> [(inventory: Int, name: String)] {
+    index.withLock { index in
+      if index == nil {
+        var built: [String: [(inventory: Int, name: String)]] = [:]
+        for (position, inventory) in inventories.enumerated() {
+          for name in inventory.hostNames {
+            guard let address = inventory.vars(forHost: name)?["host"], address != name else { continue }
+            built[address, default: []].append((position, name))
+          }
+        }
+        index = built
+      }
+      return index?[address] ?? []
+    }
   }
 }

@@ -123,7 +123,7 @@ import Testing
     #expect(noCommand.stderr.contains("You must provide a command"))
     let noTarget = await apssh(["-K", "true"])
     #expect(noTarget.code == 2)
-    #expect(noTarget.stderr.contains("without any target"))
+    #expect(noTarget.stderr.contains("no target: name the hosts to run on with -t"))
   }
 
   @Test func markNeedsAnOutputDirectory() async {
