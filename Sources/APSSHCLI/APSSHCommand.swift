@@ -80,6 +80,7 @@ struct APSSHCommand: ToolCommand {
   func validate() throws {
     if version { return }
     if scenario == nil && !variables.isEmpty { throw ValidationError("--var only goes with a scenario (-S FILE)") }
+    if scenario == nil && graph != nil { throw ValidationError("--graph draws a scenario: it goes with -S FILE") }
     if scenario != nil && forwardStdin {
       throw ValidationError("--stdin goes with a command, not with a scenario (-S)")
     }
@@ -115,7 +116,7 @@ struct APSSHCommand: ToolCommand {
       return ExitCodes.success
     }
     guard !selection.targets.isEmpty else {
-      throw CLIError("it makes no sense to run apssh without any target (use -t)")
+      throw CLIError(selection.nothingSelectedMessage)
     }
     if listTargets {
       for target in selection.targets { console.out(target.description) }

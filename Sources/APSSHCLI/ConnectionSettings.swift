@@ -20,7 +20,7 @@ extension ConnectionOptions {
   func parsedCommandTimeout() throws(CLIError) -> Duration? {
     guard let commandTimeout else { return nil }
     do {
-      return try DurationParser.parse(commandTimeout)
+      return try DurationParser.parseTimeLimit(commandTimeout)
     } catch {
       throw CLIError("--command-timeout: \(error)")
     }

@@ -41,8 +41,8 @@ struct ToolRun {
 
   /// A run spec error with the scenario file it is about.
   private func locate(_ error: RunSpecError) -> String {
-    guard let scenario, error.location?.file == nil else { return error.description }
-    return "\(scenario.path): \(error)"
+    guard let file = error.location?.file ?? scenario?.path else { return error.description }
+    return "\(file): \(error)"
   }
 
   /// Lists the jobs (`--dry-run`) without running them.

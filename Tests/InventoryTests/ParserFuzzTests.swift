@@ -101,7 +101,9 @@ import Testing
 
   @Test func targetsAndRanges() {
     var random = Seeded(state: 4)
-    let seeds = ["user@host:22", "gw->h[1-3]", "a->b->c", "None->x", "[::1]:2222", "10.0.0.[1:8]", "n[01-16]", "r[1-2]n[a-c]"]
+    let seeds = [
+      "user@host:22", "gw->h[1-3]", "a->b->c", "None->x", "[::1]:2222", "10.0.0.[1:8]", "n[01-16]", "r[1-2]n[a-c]",
+    ]
     for _ in 0..<3000 {
       let text = Self.mutate(seeds.randomElement(using: &random)!, &random)
       do {

@@ -17,7 +17,8 @@ import Testing
   }
 
   @Test func deepNestingIsRefusedWithItsLine() throws {
-    let flow = "all:\n  vars:\n    x: " + String(repeating: "{a: ", count: 5000) + "1" + String(repeating: "}", count: 5000)
+    let flow =
+      "all:\n  vars:\n    x: " + String(repeating: "{a: ", count: 5000) + "1" + String(repeating: "}", count: 5000)
     let error = try #require(failure(flow))
     #expect(error.code == .badYAML && error.line == 3 && error.message.contains("nests more than 100"))
     var block = "all:\n  hosts:\n"
@@ -26,14 +27,19 @@ import Testing
     #expect(blockError.message.contains("nests more than 100"))
     // A normal depth is fine.
     var fine = "all:\n  children:\n"
-    for level in 0..<20 { fine += String(repeating: " ", count: 4 + 4 * level) + "g\(level):\n" + String(repeating: " ", count: 6 + 4 * level) + "children:\n" }
+    for level in 0..<20 {
+      fine +=
+        String(repeating: " ", count: 4 + 4 * level) + "g\(level):\n" + String(repeating: " ", count: 6 + 4 * level)
+        + "children:\n"
+    }
     #expect(failure(fine) == nil)
   }
 
   @Test func aliasBombsAreRefusedAndOrdinaryAliasesWork() throws {
     var bomb = "all:\n  vars:\n    a0: &a0 [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n"
     for level in 1..<10 {
-      bomb += "    a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 9).joined(separator: ",") + "]\n"
+      bomb +=
+        "    a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 9).joined(separator: ",") + "]\n"
     }
     let error = try #require(failure(bomb))
     #expect(error.message.contains("alias bomb") && error.line != nil)
@@ -55,7 +61,8 @@ import Testing
       """
     #expect(failure(ordinary) == nil)
     // `&&`, `*.c` and brackets inside plain text and block scalars are not YAML syntax.
-    let scenario = "jobs:\n  - id: a\n    node: h\n    commands:\n      - type: Run\n        command: make && ls *.c\n"
+    let scenario =
+      "jobs:\n  - id: a\n    node: h\n    commands:\n      - type: Run\n        command: make && ls *.c\n"
       + "      - type: RunString\n        script_body: |\n          " + String(repeating: "[", count: 300) + " *x &y\n"
     #expect(throws: Never.self) { try YAMLLimits.check(scenario, file: "s.yaml") }
   }

@@ -85,6 +85,19 @@ import Testing
     }
   }
 
+  @Test func onlyForeverJobsNeedATimeLimit() throws {
+    var ticker = local("ticker", "sleep 100", forever: true)
+    ticker.location = SourceLocation(file: "f.yaml", line: 4)
+    #expect {
+      try runner([ticker, local("other", "sleep 100", forever: true)])
+    } throws: { error in
+      guard let error = error as? RunSpecError, case .onlyForever(let location) = error else { return false }
+      return location?.line == 4 && error.description.contains("timeout:")
+    }
+    _ = try runner([ticker], timeout: .seconds(10))
+    _ = try runner([ticker, local("finite", "true")])
+  }
+
   @Test func outcomesOfEveryKind() async throws {
     let directory = NSTemporaryDirectory() + "runner-\(UUID().uuidString)"
     let jobs = [

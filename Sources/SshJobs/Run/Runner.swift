@@ -91,8 +91,12 @@ public final class Runner: Sendable {
     return RunOutcome(jobs: outcomes, interrupted: interrupted, timedOut: timedOut)
   }
 
-  /// Checks that every requirement names a job, and that requirements form no cycle.
+  /// Checks that every requirement names a job, that requirements form no cycle, and that the run
+  /// can end: a run of only `forever` jobs has nothing to wait for, unless a time limit ends it.
   static func validate(_ spec: RunSpec) throws {
+    if let first = spec.jobs.first, spec.jobs.allSatisfy(\.forever), spec.timeout == nil {
+      throw RunSpecError.onlyForever(location: first.location)
+    }
     var requirements: [String: [String]] = [:]
     var locations: [String: SourceLocation] = [:]
     var order: [String] = []
@@ -140,12 +144,15 @@ public enum RunSpecError: Error, Sendable, CustomStringConvertible {
   case unknownRequirement(job: String, requirement: String, location: SourceLocation?, known: [String])
   /// The requirements of these jobs form a cycle (each requires the next, the last the first).
   case cycle([(job: String, location: SourceLocation?)])
+  /// Every job is `forever` and the run has no time limit: it would never end.
+  case onlyForever(location: SourceLocation?)
 
   /// The first place the error is about, if known.
   public var location: SourceLocation? {
     switch self {
     case .unknownRequirement(_, _, let location, _): return location
     case .cycle(let jobs): return jobs.first?.location
+    case .onlyForever(let location): return location
     }
   }
 
@@ -159,6 +166,10 @@ public enum RunSpecError: Error, Sendable, CustomStringConvertible {
         "'\(job.job)'" + (job.location?.line.map { " (line \($0))" } ?? "")
       }
       return "the requirements form a cycle: \((names + [names[0]]).joined(separator: " requires "))"
+    case .onlyForever(let location):
+      let place = location?.line.map { " (the first at line \($0))" } ?? ""
+      return "every job is 'forever'\(place), so the run would wait for nothing and never end: "
+        + "give the scenario a 'timeout:' to run them that long, or make a job not forever"
     }
   }
 }
