@@ -28,8 +28,10 @@ let package = Package(
     .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.0"),
   ],
   targets: [
-    // Scheduler: no dependency on anything SSH.
-    .target(name: "AsyncJobs", swiftSettings: strict),
+    // Scheduler: no dependency on anything SSH (swift-subprocess runs graphviz for its drawings).
+    .target(
+      name: "AsyncJobs", dependencies: [.product(name: "Subprocess", package: "swift-subprocess")],
+      swiftSettings: strict),
 
     // libssh2, through pkg-config (Debian: libssh2-1-dev).
     .systemLibrary(

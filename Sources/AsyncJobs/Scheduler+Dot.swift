@@ -1,4 +1,5 @@
 import Foundation
+import Subprocess
 
 /// Graphviz output: nested schedulers are clusters; critical jobs have a red border, forever jobs a
 /// dashed one, plain jobs rounded corners.
@@ -22,29 +23,18 @@ extension Scheduler {
     let source = path + ".dot"
     try exportDot(to: source)
     defer { try? FileManager.default.removeItem(atPath: source) }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["dot", "-T\(format)", "-o", path, source]
-    process.standardInput = FileHandle.nullDevice
-    process.standardOutput = FileHandle.nullDevice
-    process.standardError = FileHandle.nullDevice
-    let status: Int32 = try await withTaskCancellationHandler {
-      try await withCheckedThrowingContinuation { continuation in
-        process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-        do {
-          try process.run()
-        } catch {
-          process.terminationHandler = nil
-          continuation.resume(
-            throwing: GraphicExportError(message: "cannot run graphviz dot: \(error)"))
-        }
-      }
-    } onCancel: {
-      // dot exits, and the continuation resumes with its status.
-      if process.isRunning { process.terminate() }
+    // Cancelled, swift-subprocess kills `dot` before `run` returns (its teardown ends with SIGKILL).
+    let status: TerminationStatus
+    do {
+      status = try await Subprocess.run(
+        .name("dot"), arguments: ["-T\(format)", "-o", path, source], input: .none, output: .discarded,
+        error: .discarded
+      ).terminationStatus
+    } catch {
+      throw GraphicExportError(message: "cannot run graphviz dot (is graphviz installed?): \(error)")
     }
     try Task.checkCancellation()
-    guard status == 0 else {
+    guard status.isSuccess else {
       throw GraphicExportError(message: "dot -T\(format) -o \(path) failed with status \(status)")
     }
   }

@@ -299,6 +299,15 @@ import Testing
     }
   }
 
+  @Test func graphvizFailureIsAnError() async throws {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("asyncjobs-\(UUID().uuidString).x").path
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    await #expect(throws: GraphicExportError.self) {
+      try await Scheduler(noop("a")).exportGraphic(to: path, format: "no-such-format")
+    }
+    #expect(!FileManager.default.fileExists(atPath: path + ".dot"), "the DOT source is removed")
+  }
+
   @Test func dotEasy1() async throws {
     let s = Scheduler(JobSequence(noop("begin"), diamondScheduler("diamond"), noop("end")))
     let dot = s.dot()
