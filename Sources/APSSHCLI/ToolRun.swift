@@ -68,7 +68,11 @@ struct ToolRun {
   func run() async throws -> Int32 {
     let console = Console(sink: environment.sink)
     let showProgress = environment.stderrIsTerminal && !output.noProgress
-    let progress = showProgress ? ProgressLine(inner: environment.sink, tool: tool, total: spec.jobs.count) : nil
+    let progress =
+      showProgress
+      ? ProgressLine(
+        inner: environment.sink, tool: tool, total: spec.jobs.count, columns: environment.terminalColumns)
+      : nil
     let sink: any OutputSink = progress ?? environment.sink
     let printer = Console(sink: sink)
     let mode = OutputMode(output, raw: raw, sink: sink)
