@@ -35,7 +35,7 @@ import Testing
     #expect(colon.stdout.hasSuffix(":\(fleet.address(2)):tc\n"), "\(colon.stdout)")
     #expect(colon.stdout.filter { $0 == ":" }.count == 2)
     let custom = await apssh(fleet.auth + ["-f", "[{fqdn}|{user}] {line}\\n"] + fleet.targets([2]) + ["echo", "f"])
-    #expect(custom.stdout == "[\(fleet.address(2))|\(fleet.testbed.username)@] f\n", "\(custom.stdout)")
+    #expect(custom.stdout == "[\(fleet.address(2))|\(fleet.testbed.username)] f\n", "\(custom.stdout)")
   }
 
   @Test func stderrStaysOnStderr() async throws {
