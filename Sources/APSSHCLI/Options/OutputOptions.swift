@@ -18,7 +18,9 @@ public struct OutputOptions: ParsableArguments, Sendable {
   /// One file per host in that directory.
   @Option(
     name: [.customShort("o"), .customLong("out-dir")],
-    help: "Write each host's output to DIR/<host> (stderr to DIR/<host>.err).")
+    help:
+      "Write each host's output to DIR/<host> (stderr to DIR/<host>.err); this run's hosts' old files and old marks are removed first."
+  )
   public var outDir: String?
 
   /// One file per host in a directory named after the date and time.
