@@ -88,6 +88,7 @@ struct APSSHCommand: ToolCommand {
       throw ValidationError("--mark needs an output directory (-o DIR or -d)")
     }
     do {
+      try output.checkCombinations(raw: raw ? "-r" : nil)
       _ = try Self.parseVariables(variables)
     } catch {
       throw ValidationError(error.message)

@@ -17,12 +17,21 @@ public struct CLIEnvironment: Sendable {
   /// Whether to handle SIGINT, SIGTERM and SIGHUP (stop the run, exit with 128 + the signal) and
   /// a closed stdout (stop the run, exit 141).
   public var handlesSignals: Bool
+  /// The width of the terminal now, in columns (the progress line is cut to it), or nil when
+  /// unknown; asked at each drawing, so a resized window is followed.
+  public var terminalColumns: @Sendable () -> Int?
 
   /// Creates an environment.
-  public init(sink: any OutputSink, stderrIsTerminal: Bool = false, handlesSignals: Bool = false) {
+  /// - Parameter terminalColumns: the terminal's width; by default, that of stderr when it is a
+  ///   terminal (`TIOCGWINSZ`), else nil.
+  public init(
+    sink: any OutputSink, stderrIsTerminal: Bool = false, handlesSignals: Bool = false,
+    terminalColumns: (@Sendable () -> Int?)? = nil
+  ) {
     self.sink = sink
     self.stderrIsTerminal = stderrIsTerminal
     self.handlesSignals = handlesSignals
+    self.terminalColumns = terminalColumns ?? { TerminalSize.columns(of: 2) }
   }
 
   /// The process's stdout and stderr, progress when stderr is a tty, signals handled; closed
@@ -30,6 +39,17 @@ public struct CLIEnvironment: Sendable {
   public static var standard: CLIEnvironment {
     StandardDescriptors.prepare()
     return CLIEnvironment(sink: StandardOutputSink.shared, stderrIsTerminal: isatty(2) == 1, handlesSignals: true)
+  }
+}
+
+/// The size of a terminal.
+enum TerminalSize {
+  /// The columns of the terminal on `fd` (`TIOCGWINSZ`), or nil when it is not a terminal or does
+  /// not say.
+  static func columns(of fd: Int32) -> Int? {
+    var size = winsize()
+    guard isatty(fd) == 1, ioctl(fd, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return nil }
+    return Int(size.ws_col)
   }
 }
 

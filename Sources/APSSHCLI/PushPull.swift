@@ -53,6 +53,11 @@ struct CopyOptions: ParsableArguments {
     if mode == .push, let remote = sources.first(where: { $0.hasPrefix("@:") }) {
       throw ValidationError("\(remote) is remote - the sources of appush are local paths")
     }
+    do {
+      try output.checkCombinations(raw: raw ? "--raw-format" : nil)
+    } catch {
+      throw ValidationError(error.message)
+    }
   }
 
   /// Runs the copy; returns the exit code.

@@ -68,12 +68,19 @@ struct ToolRun {
   func run() async throws -> Int32 {
     let console = Console(sink: environment.sink)
     let showProgress = environment.stderrIsTerminal && !output.noProgress
-    let progress = showProgress ? ProgressLine(inner: environment.sink, tool: tool, total: spec.jobs.count) : nil
+    let progress =
+      showProgress
+      ? ProgressLine(
+        inner: environment.sink, tool: tool, total: spec.jobs.count, columns: environment.terminalColumns)
+      : nil
     let sink: any OutputSink = progress ?? environment.sink
     let printer = Console(sink: sink)
     let mode = OutputMode(output, raw: raw, sink: sink)
+    for warning in output.warnings { console.err("\(tool): warning: \(warning)") }
     if let subdir = mode.subdir { try prepare(directory: subdir.directory) }
     let runner = try makeRunner(mode: mode)
+    // Once the runner has registered every host: clear what this run owns in the directory.
+    if let subdir = mode.subdir { try prepare(subdir) }
     if scenario == nil {
       if output.verbose { printer.err("\(tool) is working on \(runner.jobs.count) nodes") }
       if output.debug { for job in runner.jobs { printer.err("using target \(job.node.description)") } }
@@ -113,7 +120,7 @@ struct ToolRun {
     if signal == SIGPIPE { return 128 + SIGPIPE }
 
     if let subdir = mode.subdir {
-      if mark { writeMarks(outcome, in: subdir.directory) }
+      if mark { writeMarks(outcome, into: subdir) }
       if !output.json { console.out(subdir.directory) }
     }
     if let scenario {
@@ -156,17 +163,35 @@ struct ToolRun {
     return outcome.jobs.contains(where: \.isUnreachable) ? ExitCodes.unreachable : ExitCodes.failure
   }
 
+  /// `-o DIR` or `-d (DIR)`, as errors name the directory.
+  private func directoryOption(_ directory: String) -> String {
+    output.outDir != nil ? "-o \(directory)" : "-d (\(directory))"
+  }
+
   /// `-o DIR`: made now (with its parents), or a usage error naming what is in the way.
   private func prepare(directory: String) throws {
     var isDirectory: ObjCBool = false
     if FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) {
-      guard isDirectory.boolValue else { throw CLIError("-o \(directory): not a directory (a file is in the way)") }
+      guard isDirectory.boolValue else {
+        throw CLIError("\(directoryOption(directory)): not a directory (a file is in the way)")
+      }
       return
     }
     do {
       try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     } catch {
-      throw CLIError("-o \(directory): cannot create the directory: \((error as NSError).localizedDescription)")
+      throw CLIError(
+        "\(directoryOption(directory)): cannot create the directory: \((error as NSError).localizedDescription)")
+    }
+  }
+
+  /// Removes the files of this run's hosts and the marks left in the directory by a previous run
+  /// (other files stay), or a usage error naming what is in the way (a link, a directory).
+  private func prepare(_ subdir: SubdirFormatter) throws {
+    do {
+      try subdir.prepare()
+    } catch {
+      throw CLIError("\(directoryOption(subdir.directory)): \(error)")
     }
   }
 
@@ -244,15 +269,23 @@ struct ToolRun {
     }
   }
 
-  /// `DIR/0ok/<host>` holding `0`, `DIR/1failed/<host>` holding the status, signal or `None`.
-  private func writeMarks(_ outcome: RunOutcome, in directory: String) {
-    let manager = FileManager.default
+  /// `DIR/0ok/<host>` holding `0`, `DIR/1failed/<host>` holding the status, signal or `None`: one
+  /// mark per host (in a scenario, a host with a failed job is failed, with its first failure's
+  /// mark); both directories exist afterwards. Files that cannot be written are told with the
+  /// output files.
+  private func writeMarks(_ outcome: RunOutcome, into subdir: SubdirFormatter) {
+    var hosts: [String] = []
+    var marks: [String: (succeeded: Bool, mark: String)] = [:]
     for job in outcome.jobs {
-      let folder = (directory as NSString).appendingPathComponent(job.succeeded ? "0ok" : "1failed")
-      try? manager.createDirectory(atPath: folder, withIntermediateDirectories: true)
-      let file = (folder as NSString).appendingPathComponent(job.displayName)
-      try? Data((Self.mark(job) + "\n").utf8).write(to: URL(fileURLWithPath: file))
+      if let known = marks[job.displayName] {
+        if known.succeeded && !job.succeeded { marks[job.displayName] = (false, Self.mark(job)) }
+      } else {
+        hosts.append(job.displayName)
+        marks[job.displayName] = (job.succeeded, Self.mark(job))
+      }
     }
+    subdir.writeMarks(
+      hosts.compactMap { host in marks[host].map { (host, $0.succeeded, $0.mark + "\n") } })
   }
 }
 

@@ -12,17 +12,20 @@ struct CLIResult: Sendable {
 }
 
 /// Runs a tool in-process with a buffer sink.
+/// - Parameter columns: the width of the pretended terminal (none by default).
 func runTool(
-  _ main: (@Sendable ([String], CLIEnvironment) async -> Int32), _ arguments: [String], terminal: Bool = false
+  _ main: (@Sendable ([String], CLIEnvironment) async -> Int32), _ arguments: [String], terminal: Bool = false,
+  columns: Int? = nil
 ) async -> CLIResult {
   let sink = BufferSink()
-  let code = await main(arguments, CLIEnvironment(sink: sink, stderrIsTerminal: terminal))
+  let environment = CLIEnvironment(sink: sink, stderrIsTerminal: terminal, terminalColumns: { columns })
+  let code = await main(arguments, environment)
   return CLIResult(code: code, stdout: sink.stdoutText, stderr: sink.stderrText)
 }
 
 /// `apssh` in-process.
-func apssh(_ arguments: [String], terminal: Bool = false) async -> CLIResult {
-  await runTool({ await APSSH.main(arguments: $0, environment: $1) }, arguments, terminal: terminal)
+func apssh(_ arguments: [String], terminal: Bool = false, columns: Int? = nil) async -> CLIResult {
+  await runTool({ await APSSH.main(arguments: $0, environment: $1) }, arguments, terminal: terminal, columns: columns)
 }
 
 /// `appush` in-process.

@@ -16,15 +16,27 @@ import Testing
     relay.finish()
   }
 
-  @Test func hostFormatterCentresHostsLikeTheReference() {
+  @Test func hostFormatterPadsHostsOnTheRightSoLinesStartWithTheirHost() {
     let sink = BufferSink()
     let formatter = HostFormatter(sink: sink)
     for origin in [alpha, beta, gamma] { formatter.register(origin) }
     feed(formatter, "hello\n", alpha)
     feed(formatter, "hello\n", beta)
     feed(formatter, "err\n", gamma, stream: .stderr)
-    #expect(sink.stdoutText == "localhost:hello\n  fit01  :hello\n")
+    // The reference centred them (`  fit01  :hello`): `grep '^fit01'` missed the line.
+    #expect(sink.stdoutText == "localhost:hello\nfit01    :hello\n")
     #expect(sink.stderrText == "127.0.0.1:err\n")
+    let short = OutputOrigin(hostname: "127.0.0.2", username: "u")
+    let long = OutputOrigin(hostname: "127.0.0.100", username: "u")
+    let mixed = BufferSink()
+    let padded = HostFormatter(sink: mixed)
+    padded.register(short)
+    padded.register(long)
+    feed(padded, "a\nb\n", short)
+    feed(padded, "c\n", long)
+    let lines = mixed.stdoutText.split(separator: "\n")
+    #expect(lines == ["127.0.0.2  :a", "127.0.0.2  :b", "127.0.0.100:c"])
+    #expect(lines.filter { $0.hasPrefix("127.0.0.2") && !$0.hasPrefix("127.0.0.20") }.count == 2)
   }
 
   @Test func partialLinesAreReassembledAndTheLastEndsALineOfItsOwn() {
@@ -82,7 +94,7 @@ import Testing
     let formatter = TemplateFormatter(format: "[{host}|{user}] {line}{nl}", sink: sink)
     formatter.register(alpha)
     feed(formatter, "{host} inside {nl} %H {user}\n", alpha)
-    #expect(sink.stdoutText == "[localhost|root@] {host} inside {nl} %H {user}\n")
+    #expect(sink.stdoutText == "[localhost|root] {host} inside {nl} %H {user}\n")
   }
 
   @Test func templatePlaceholdersAndTime() throws {
@@ -91,8 +103,13 @@ import Testing
     formatter.register(beta)
     formatter.register(gamma)
     feed(formatter, "x\n", beta)
-    // fqdn width 14, host width 9, user width 9 (+1 for @).
-    #expect(sink.stdoutText == "fit01.inria.fr/  fit01  /    r@     % x\n")
+    // fqdn width 14, host width 9, user width 9, each padded on the right; {user} is the name alone.
+    #expect(sink.stdoutText == "fit01.inria.fr/fit01    /r         % x\n")
+    let alone = BufferSink()
+    let user = TemplateFormatter(format: "{user}@{fqdn}: {line}{nl}", sink: alone)
+    user.register(beta)
+    feed(user, "y\n", beta)
+    #expect(alone.stdoutText == "r@fit01.inria.fr: y\n")
     let timed = BufferSink()
     let time = TimeHostFormatter(sink: timed)
     time.register(alpha)
@@ -152,6 +169,164 @@ import Testing
     #expect(out == "Connected (direct) to root@localhost\nout1\nout2")
     #expect(try String(contentsOfFile: directory + "/localhost.err", encoding: .utf8) == "bad\n")
     #expect(try String(contentsOfFile: directory + "/127.0.0.1", encoding: .utf8) == "other\n")
+  }
+
+  @Test func mistypedPlaceholdersAreFoundAndOtherBracesAreText() {
+    #expect(TemplateFormatter.unknownPlaceholders(in: "{host}:{linenl}").isEmpty)
+    #expect(TemplateFormatter.unknownPlaceholders(in: "{nosuch}") == ["{nosuch}"])
+    #expect(TemplateFormatter.unknownPlaceholders(in: "{hots} {line} {hots} {HOST}{nl}") == ["{hots}", "{HOST}"])
+    #expect(TemplateFormatter.unknownPlaceholders(in: "{{host}} { } {1} {} {-x} {a b} {") == [])
+    #expect(TemplateFormatter.unknownPlaceholders(in: "{{nosuch}}") == ["{nosuch}"])
+    #expect(TemplateFormatter.placeholders.contains("{linenl}"))
+    #expect(TemplateFormatter.showsLines("{host}:{line}"))
+    #expect(!TemplateFormatter.showsLines("{host}{nl}"))
+    // Seeded random templates: every unknown name found is in braces and is no placeholder; a
+    // template built of placeholders and text without braces has none.
+    var random = SeededRandom(seed: 12)
+    let pieces = TemplateFormatter.placeholders + ["x", ":", " ", "%H", "é", "{", "}", "{{", "_", "-", "{zz}", "{a1}"]
+    for _ in 0..<2_000 {
+      let template = (0..<random.next(upTo: 12)).map { _ in pieces[random.next(upTo: pieces.count)] }.joined()
+      for name in TemplateFormatter.unknownPlaceholders(in: template) {
+        #expect(name.hasPrefix("{") && name.hasSuffix("}") && template.contains(name))
+        #expect(!TemplateFormatter.placeholders.contains(name))
+      }
+      let clean = (0..<random.next(upTo: 12)).map { _ in pieces[random.next(upTo: 11)] }.joined()
+      #expect(TemplateFormatter.unknownPlaceholders(in: clean).isEmpty, "\(clean)")
+    }
+  }
+
+  @Test func hostFileNamesNeverLeadOutOfTheDirectory() {
+    #expect(SubdirFormatter.fileName(of: "127.0.0.1") == "127.0.0.1")
+    #expect(SubdirFormatter.fileName(of: "fe80::1%eth0") == "fe80::1%eth0")
+    #expect(SubdirFormatter.fileName(of: "../../etc/passwd") == "%2E.%2F..%2Fetc%2Fpasswd")
+    #expect(SubdirFormatter.fileName(of: "/etc/shadow") == "%2Fetc%2Fshadow")
+    #expect(SubdirFormatter.fileName(of: ".") == "%2E")
+    #expect(SubdirFormatter.fileName(of: "..") == "%2E.")
+    #expect(SubdirFormatter.fileName(of: ".hidden") == "%2Ehidden")
+    #expect(SubdirFormatter.fileName(of: "0ok") == "%30ok")
+    #expect(SubdirFormatter.fileName(of: "1failed") == "%31failed")
+    #expect(SubdirFormatter.fileName(of: "web.err") == "web%2Eerr")
+    #expect(SubdirFormatter.fileName(of: "a\0b") == "a%00b")
+    // Any name: one path component, never `.` or `..`, never a mark directory or a stderr file.
+    var random = SeededRandom(seed: 7)
+    let pieces = ["/", ".", "..", "a", "%", "0ok", "1failed", ".err", "\0", "é", "-", " "]
+    for _ in 0..<3_000 {
+      let host = (0..<(1 + random.next(upTo: 8))).map { _ in pieces[random.next(upTo: pieces.count)] }.joined()
+      let name = SubdirFormatter.fileName(of: host)
+      #expect(!name.isEmpty && !name.contains("/") && !name.contains("\0"), "\(host)")
+      #expect(!name.hasPrefix(".") && !SubdirFormatter.markDirectories.contains(name), "\(host)")
+      #expect(!name.hasSuffix(".err"), "\(host)")
+    }
+  }
+
+  @Test func subdirFormatterNeverWritesThroughALinkNorOutsideItsDirectory() throws {
+    let root = try Fleet.temporaryDirectory()
+    let directory = root + "/run"
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    let victim = root + "/victim"
+    try Data("precious\n".utf8).write(to: URL(fileURLWithPath: victim))
+    try FileManager.default.createSymbolicLink(atPath: directory + "/localhost", withDestinationPath: victim)
+    try FileManager.default.createSymbolicLink(atPath: directory + "/localhost.err", withDestinationPath: victim)
+    let escaping = OutputOrigin(hostname: "../escaped", username: "root")
+    let formatter = SubdirFormatter(directory: directory, sink: BufferSink())
+    formatter.event(.connecting(direct: true), from: alpha)
+    feed(formatter, "out\n", alpha)
+    feed(formatter, "err\n", alpha, stream: .stderr)
+    feed(formatter, "inside\n", escaping)
+    formatter.writeMarks([(hostname: "../escaped", succeeded: true, contents: "0\n")])
+    formatter.closeFiles()
+    #expect(try String(contentsOfFile: victim, encoding: .utf8) == "precious\n")
+    #expect(
+      formatter.failures.map(\.description) == [
+        "cannot write to \(directory)/localhost: it is a symbolic link (never followed)",
+        "cannot write to \(directory)/localhost.err: it is a symbolic link (never followed)",
+      ])
+    #expect(!FileManager.default.fileExists(atPath: root + "/escaped"))
+    #expect(try String(contentsOfFile: directory + "/%2E.%2Fescaped", encoding: .utf8) == "inside\n")
+    #expect(try String(contentsOfFile: directory + "/0ok/%2E.%2Fescaped", encoding: .utf8) == "0\n")
+    #expect(FileManager.default.fileExists(atPath: directory + "/1failed"), "both mark directories exist")
+    // A link planted in a mark directory is not followed either.
+    let marks = SubdirFormatter(directory: root + "/marks", sink: BufferSink())
+    try FileManager.default.createDirectory(atPath: root + "/marks/1failed", withIntermediateDirectories: true)
+    try FileManager.default.createSymbolicLink(atPath: root + "/marks/1failed/localhost", withDestinationPath: victim)
+    marks.writeMarks([(hostname: "localhost", succeeded: false, contents: "1\n")])
+    #expect(try String(contentsOfFile: victim, encoding: .utf8) == "precious\n")
+    #expect(marks.failures.map(\.errno) == [ELOOP])
+  }
+
+  @Test func preparingClearsThisRunsFilesAndOldMarksAndRefusesLinks() throws {
+    let root = try Fleet.temporaryDirectory()
+    let directory = root + "/run"
+    let manager = FileManager.default
+    try manager.createDirectory(atPath: directory + "/0ok", withIntermediateDirectories: true)
+    try manager.createDirectory(atPath: directory + "/1failed", withIntermediateDirectories: true)
+    for (path, text) in [
+      ("localhost", "old\n"), ("localhost.err", "old error\n"), ("other-host", "keep\n"), ("notes.txt", "keep\n"),
+      ("0ok/other-host", "0\n"), ("1failed/localhost", "1\n"),
+    ] {
+      try Data(text.utf8).write(to: URL(fileURLWithPath: directory + "/" + path))
+    }
+    try manager.createSymbolicLink(atPath: directory + "/0ok/stale-link", withDestinationPath: root + "/victim")
+    let formatter = SubdirFormatter(directory: directory, sink: BufferSink())
+    formatter.register(alpha)
+    try formatter.prepare()
+    #expect(!manager.fileExists(atPath: directory + "/localhost"))
+    #expect(!manager.fileExists(atPath: directory + "/localhost.err"), "a stale .err would outlive the run")
+    #expect(try manager.contentsOfDirectory(atPath: directory + "/0ok").isEmpty)
+    #expect(try manager.contentsOfDirectory(atPath: directory + "/1failed").isEmpty)
+    #expect(try String(contentsOfFile: directory + "/other-host", encoding: .utf8) == "keep\n")
+    #expect(try String(contentsOfFile: directory + "/notes.txt", encoding: .utf8) == "keep\n")
+    feed(formatter, "new\n", alpha)
+    formatter.writeMarks([(hostname: "localhost", succeeded: true, contents: "0\n")])
+    formatter.closeFiles()
+    #expect(try String(contentsOfFile: directory + "/localhost", encoding: .utf8) == "new\n")
+    #expect(try manager.contentsOfDirectory(atPath: directory + "/0ok") == ["localhost"])
+    #expect(try manager.contentsOfDirectory(atPath: directory + "/1failed").isEmpty)
+    #expect(formatter.failures.isEmpty)
+
+    // In the way: a link for a host's file, a link for a mark directory, a directory among marks.
+    // Each is an error naming it, and nothing is removed.
+    let victim = root + "/victim"
+    try Data("precious\n".utf8).write(to: URL(fileURLWithPath: victim))
+    let outside = root + "/outside"
+    try manager.createDirectory(atPath: outside, withIntermediateDirectories: true)
+    try Data("keep\n".utf8).write(to: URL(fileURLWithPath: outside + "/file"))
+    let cases: [(setUp: (String) throws -> Void, culprit: String, what: String)] = [
+      (
+        { try manager.createSymbolicLink(atPath: $0 + "/localhost.err", withDestinationPath: victim) },
+        "localhost.err", "is a symbolic link (never followed, nor replaced), not the output file of a host"
+      ),
+      (
+        { try manager.createSymbolicLink(atPath: $0 + "/0ok", withDestinationPath: outside) },
+        "0ok", "is a symbolic link (never followed, nor replaced), not a directory of mark files"
+      ),
+      (
+        { try manager.createDirectory(atPath: $0 + "/1failed/sub", withIntermediateDirectories: true) },
+        "1failed/sub", "is a directory, not a mark file"
+      ),
+      (
+        { try manager.createDirectory(atPath: $0 + "/localhost", withIntermediateDirectories: true) },
+        "localhost", "is a directory, not the output file of a host"
+      ),
+    ]
+    for (index, example) in cases.enumerated() {
+      let run = root + "/case\(index)"
+      try manager.createDirectory(atPath: run, withIntermediateDirectories: true)
+      try Data("old\n".utf8).write(to: URL(fileURLWithPath: run + "/127.0.0.1"))
+      try example.setUp(run)
+      let refusing = SubdirFormatter(directory: run, sink: BufferSink())
+      refusing.register(gamma)
+      refusing.register(alpha)
+      #expect {
+        try refusing.prepare()
+      } throws: { error in
+        (error as? OutputDirectoryError)?.description
+          == "\(run)/\(example.culprit) \(example.what); remove it, or choose another directory"
+      }
+      #expect(manager.fileExists(atPath: run + "/127.0.0.1"), "checked before anything is removed")
+    }
+    #expect(try String(contentsOfFile: victim, encoding: .utf8) == "precious\n")
+    #expect(try String(contentsOfFile: outside + "/file", encoding: .utf8) == "keep\n")
   }
 
   @Test func shortHostnames() {

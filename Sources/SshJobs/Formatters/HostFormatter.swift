@@ -1,7 +1,7 @@
 import SshClient
 
-/// Prefixes each line with its short host name, centred in a common width: `  fit01  :hello`
-/// (template `{host}:{linenl}`). The default formatter.
+/// Prefixes each line with its short host name, padded on the right to a common width:
+/// `fit01    :hello` (template `{host}:{linenl}`). The default formatter.
 public final class HostFormatter: TemplateFormatter, @unchecked Sendable {
   /// Creates a host formatter.
   public init(verbose: Bool = false, sink: any OutputSink = StandardOutputSink.shared) {

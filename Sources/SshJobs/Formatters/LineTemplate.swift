@@ -19,19 +19,23 @@ struct LineTemplate: Sendable {
     case linenl
     /// A newline.
     case nl
-    /// The full host name, centred in the width of the longest registered one.
+    /// The full host name, padded on the right to the width of the longest registered one.
     case fqdn
-    /// The short host name, centred.
+    /// The short host name, padded on the right.
     case host
-    /// `user@`, centred.
+    /// The user name (without `@`), padded on the right.
     case user
   }
+
+  /// The placeholders a template may hold (besides `strftime` directives).
+  static let placeholders = ["{linenl}", "{line}", "{nl}", "{host}", "{fqdn}", "{user}", "{time}"]
 
   /// The pieces, in order.
   let pieces: [Piece]
 
   /// Parses `format`: `{time}` stands for `%H-%M-%S`; `{line}`, `{linenl}`, `{nl}`, `{fqdn}`,
-  /// `{host}` and `{user}` are placeholders; anything else is literal.
+  /// `{host}` and `{user}` are placeholders; anything else is literal (see
+  /// ``unknownPlaceholders(in:)`` to refuse mistyped ones).
   init(_ format: String) {
     let names: [(String, Piece)] = [
       ("{linenl}", .linenl), ("{line}", .line), ("{nl}", .nl), ("{fqdn}", .fqdn), ("{host}", .host),
@@ -59,6 +63,31 @@ struct LineTemplate: Sendable {
     if !literal.isEmpty { pieces.append(.literal(literal)) }
     self.pieces = pieces
   }
+
+  /// The names in braces of `format` (`{nosuch}`: a letter or `_`, then letters, digits, `_` or
+  /// `-`) that are not placeholders, in order, each once; other braces (`{`, `{ }`, `{{`, `{1}`)
+  /// are literal text.
+  static func unknownPlaceholders(in format: String) -> [String] {
+    var unknown: [String] = []
+    var rest = Substring(format)
+    while let open = rest.firstIndex(of: "{") {
+      let after = rest[rest.index(after: open)...]
+      let word = after.prefix { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }
+      if let first = word.first, first.isLetter || first == "_", word.endIndex < after.endIndex,
+        after[word.endIndex] == "}"
+      {
+        let name = "{" + word + "}"
+        if !placeholders.contains(name) && !unknown.contains(name) { unknown.append(name) }
+        rest = after[after.index(after: word.endIndex)...]
+      } else {
+        rest = after
+      }
+    }
+    return unknown
+  }
+
+  /// Whether the template shows the line's text (`{line}` or `{linenl}`).
+  var showsLine: Bool { pieces.contains { $0 == .line || $0 == .linenl } }
 
   /// Whether some literal needs `strftime`.
   var usesTime: Bool {
@@ -139,12 +168,12 @@ struct ResolvedTemplate: Sendable {
   }
 }
 
-/// Python's `f"{text:^{width}}"`: centred, the extra space on the right.
-func centred(_ text: String, width: Int) -> String {
+/// `text` padded on the right with spaces to `width` characters (Python's `f"{text:<{width}}"`), so
+/// that a line still starts with the name (`grep '^host'`); the reference centred it.
+func padded(_ text: String, width: Int) -> String {
   let missing = width - text.count
   guard missing > 0 else { return text }
-  let left = missing / 2
-  return String(repeating: " ", count: left) + text + String(repeating: " ", count: missing - left)
+  return text + String(repeating: " ", count: missing)
 }
 
 /// `strftime(format)` for the current local time.

@@ -37,8 +37,18 @@ public struct OutputWriteFailure: Sendable, Equatable, CustomStringConvertible {
     self.errno = errno
   }
 
-  /// `cannot write to stdout: No space left on device`.
-  public var description: String { "cannot write to \(path): \(String(cString: strerror(errno)))" }
+  /// `cannot write to stdout: No space left on device`; for a file of an output directory,
+  /// `cannot write to DIR/h: it is a symbolic link (never followed)`.
+  public var description: String {
+    let reason: String
+    switch errno {
+    case ELOOP: reason = "it is a symbolic link (never followed)"
+    case EEXIST: reason = "something else took that name during the run (not replaced)"
+    case EISDIR: reason = "it is a directory"
+    default: reason = String(cString: strerror(errno))
+    }
+    return "cannot write to \(path): \(reason)"
+  }
 }
 
 /// The process's standard output and standard error (file descriptors 1 and 2), written with

@@ -11,10 +11,11 @@ import Synchronization
 /// stderr lines and events on its stderr.
 ///
 /// Template placeholders: `{linenl}` (the line as received, with its newline), `{line}` (without
-/// it), `{nl}`, `{host}` (short host name), `{fqdn}` (full host name), `{user}` (`user@`), `{time}`
-/// (`%H-%M-%S`); any `strftime` directive (`%Y`, `%%`…) is expanded at reception time. Host names
-/// and users are centred in the width of the longest one registered with the formatter. Only the
-/// template is substituted: remote text is printed as is.
+/// it), `{nl}`, `{host}` (short host name), `{fqdn}` (full host name), `{user}` (the user name),
+/// `{time}` (`%H-%M-%S`); any `strftime` directive (`%Y`, `%%`…) is expanded at reception time.
+/// Host names and users are padded on the right to the width of the longest one registered with
+/// the formatter (a line starts with its host name). Only the template is substituted: remote text
+/// is printed as is.
 ///
 /// Events (connections, sessions, SFTP) are printed only when `verbose`; connection failures and
 /// messages of verbose commands always are.
@@ -57,6 +58,19 @@ open class TemplateFormatter: OutputFormatter, @unchecked Sendable {
     template = LineTemplate(format)
     usesTime = template.usesTime
   }
+
+  /// The placeholders of templates, as written: `{linenl}`, `{line}`, `{nl}`, `{host}`, `{fqdn}`,
+  /// `{user}`, `{time}`.
+  public static var placeholders: [String] { LineTemplate.placeholders }
+
+  /// The words in braces of `format` that are not placeholders (`{nosuch}`), in order: a template
+  /// that holds any is most likely mistyped (the formatter would print them as they are).
+  public static func unknownPlaceholders(in format: String) -> [String] {
+    LineTemplate.unknownPlaceholders(in: format)
+  }
+
+  /// Whether the template `format` shows the text of each line (holds `{line}` or `{linenl}`).
+  public static func showsLines(_ format: String) -> Bool { LineTemplate(format).showsLine }
 
   /// Records the widths of the origin's host names and user.
   open func register(_ origin: OutputOrigin) {
@@ -140,11 +154,9 @@ open class TemplateFormatter: OutputFormatter, @unchecked Sendable {
       case .line: parts.append(.line)
       case .linenl: parts.append(.linenl)
       case .nl: parts.append(.bytes([0x0A]))
-      case .fqdn: parts.append(.bytes(Array(centred(origin.hostname, width: widths.fqdn).utf8)))
-      case .host: parts.append(.bytes(Array(centred(origin.shortHostname, width: widths.host).utf8)))
-      case .user:
-        let user = origin.username.isEmpty ? "" : centred(origin.username + "@", width: widths.user + 1)
-        parts.append(.bytes(Array(user.utf8)))
+      case .fqdn: parts.append(.bytes(Array(padded(origin.hostname, width: widths.fqdn).utf8)))
+      case .host: parts.append(.bytes(Array(padded(origin.shortHostname, width: widths.host).utf8)))
+      case .user: parts.append(.bytes(Array(padded(origin.username, width: widths.user).utf8)))
       }
     }
     let resolved = ResolvedTemplate(parts: parts)
