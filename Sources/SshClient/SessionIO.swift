@@ -89,7 +89,7 @@ struct SessionIO {
     var sent = 0
     if pendingCount == 0 {
       while true {
-        let rc = send(socket, buffer, length, flags)
+        let rc = send(socket, buffer, length, flags | Int32(MSG_NOSIGNAL))  // EPIPE, never SIGPIPE
         if rc >= 0 {
           sent = rc
           break

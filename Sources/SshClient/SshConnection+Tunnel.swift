@@ -99,11 +99,13 @@ extension SshConnection {
     await bridge.finish(side: 1, connection: self)
   }
 
-  /// Writes all `count` bytes to a non-blocking descriptor, awaiting writability.
+  /// Writes all `count` bytes to our non-blocking end of the socket pair, awaiting writability.
+  /// `MSG_NOSIGNAL`: when the other end is closed (the connection through the tunnel is gone),
+  /// the write fails with `EPIPE` instead of raising SIGPIPE, which would kill the process.
   static func writeAll(fd: Int32, _ buffer: UnsafeMutablePointer<CChar>, _ count: Int) async throws {
     var written = 0
     while written < count {
-      let rc = Glibc.write(fd, buffer + written, count - written)
+      let rc = Glibc.send(fd, buffer + written, count - written, Int32(MSG_NOSIGNAL))
       if rc >= 0 {
         written += rc
       } else if errno == EAGAIN || errno == EINTR {

@@ -12,7 +12,8 @@ import Subprocess
 ///
 /// A process killed by a signal ends with `.signal(name)` (so `allowedExits: ["TERM"]` works here too).
 /// `RunScript` and `RunString` work (the script is copied to `~/.apssh-remote/`); `Push` and `Pull`
-/// do not.
+/// do not. Giving a command input makes the process ignore SIGPIPE, if it was at its default (see
+/// `brokenPipesIgnored`).
 public final class LocalNode: CommandNode {
   /// `LOCALNODE`.
   public let hostname: String
@@ -47,9 +48,20 @@ public final class LocalNode: CommandNode {
     }
   }
 
+  /// Sets SIGPIPE to be ignored, if it is at its default, before the first input is written to a
+  /// local command: a command that exits without reading all its input (`head -1`, `true`) closes
+  /// the pipe, and the next write must fail with EPIPE (ending the feeding quietly) instead of
+  /// killing this process. (Pipes have no per-write `MSG_NOSIGNAL`; Python does the same at start.)
+  private static let brokenPipesIgnored: Void = {
+    var current = sigaction()
+    guard sigaction(SIGPIPE, nil, &current) == 0, current.__sigaction_handler.sa_handler == nil else { return }
+    signal(SIGPIPE, SIG_IGN)
+  }()
+
   private static func run(
     _ commandLine: String, input: CommandInput, output: @escaping @Sendable (OutputChunk.Stream, [UInt8]) async -> Void
   ) async throws -> ExitStatus {
+    if input.makeReader != nil { _ = brokenPipesIgnored }
     // A process group of its own, stopped whole (TERM, then KILL 2 s later) when cancelled or
     // timed out, as a remote command's is.
     var options = PlatformOptions()

@@ -52,6 +52,18 @@ import Testing
     close(fds[0])
   }
 
+  /// A command that exits without reading its input: the rest of the input is dropped, and the
+  /// process goes on (a write to the closed pipe fails with EPIPE instead of killing it).
+  @Test func aCommandThatReadsNothingEndsQuietly() async throws {
+    let node = LocalNode(formatter: HostFormatter(sink: BufferSink()))
+    for _ in 0..<3 {
+      let status = try await node.execute(
+        "exit 3", timeout: .seconds(60), input: .bytes([UInt8](repeating: 65, count: 4 << 20))
+      ) { _, _ in }
+      #expect(status == .code(3))
+    }
+  }
+
   @Test func aLocalCommandReadsItsInput() async throws {
     let node = LocalNode(formatter: HostFormatter(sink: BufferSink()))
     let capture = Capture("out", in: Variables())
