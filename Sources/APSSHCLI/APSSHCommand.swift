@@ -155,7 +155,7 @@ struct APSSHCommand: ToolCommand {
     let verbose = output.verbose || output.debug
     let stdin = forwardStdin ? try SharedInput.standardInput().input : .none
     guard script else { return Run(argv: words, verbose: output.debug, stdin: stdin) }
-    let first = (words[0] as NSString).expandingTildeInPath
+    let first = HomeDirectory.expandingTilde(in: words[0])
     let args = Array(words.dropFirst())
     for include in includes where !FileManager.default.fileExists(atPath: include) {
       throw CLIError("apssh: no such file to include: \(include)")
