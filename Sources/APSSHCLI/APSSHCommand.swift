@@ -121,7 +121,7 @@ struct APSSHCommand: ToolCommand {
       for target in selection.targets { console.out(target.description) }
       return ExitCodes.success
     }
-    try connection.checkKeys(targets: selection.targets)
+    try await connection.checkFiles(nodes: selection.targets.map(\.nodeSpec), settings: settings, requireKey: true)
     let command = try makeCommand(words, console: console)
     let jobs = selection.targets.map { target in
       JobSpec(name: target.description, node: target.nodeSpec, commands: [command], critical: result.failFast)
@@ -148,6 +148,7 @@ struct APSSHCommand: ToolCommand {
       if !dryRun { Console(sink: environment.sink).err("graph written to \(graph)") }
     }
     if dryRun { return try run.list() }
+    try await connection.checkFiles(nodes: spec.jobs.map(\.node), settings: settings, requireKey: false)
     return try await run.run()
   }
 
