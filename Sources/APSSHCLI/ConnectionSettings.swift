@@ -44,12 +44,15 @@ extension ConnectionOptions {
     return variable
   }
 
-  /// Checks, before anything connects, the key files of a run: unless `-K`, every key file the
-  /// run names (`-k`, and the nodes' own keys from inventories and scenarios), each once (see `RunSettings.checkKeyFiles`). With `requireKey`, some key must be
+  /// Checks, before anything connects, the files a run reads: the known_hosts file (never a
+  /// directory; a path given must be in an existing directory: none is made for it), and unless
+  /// `-K`, every key file the run names (`-k`, and the nodes' own keys from inventories and
+  /// scenarios), each once (see `RunSettings.checkKeyFiles`). With `requireKey`, some key must be
   /// usable (reference §2.2 step 3): the `-k` files, or else the agent, a key of every node, or a
   /// default key file.
   /// - Throws: `CLIError` (exit 2) naming the file and what is wrong.
   func checkFiles(nodes: [NodeSpec], settings: RunSettings, requireKey: Bool) async throws(CLIError) {
+    try checkKnownHosts()
     if okIfNoKey { return }
     let problems = await settings.checkKeyFiles(nodes: nodes)
     if problems.count == 1 { throw CLIError(problems[0].description) }
@@ -65,5 +68,22 @@ extension ConnectionOptions {
     if !remote.isEmpty, remote.allSatisfy({ !$0.keys.isEmpty }) { return }
     throw CLIError(
       "could not find any usable key - exiting (no -k, no ssh-agent, no ~/.ssh/id_* key; -K to proceed anyway)")
+  }
+
+  /// The known_hosts file given (`--known-hosts`, `$APSSH_KNOWN_HOSTS`) or the default one: not a
+  /// directory, and a given one in an existing directory.
+  func checkKnownHosts() throws(CLIError) {
+    guard let path = knownHostsPath else {
+      let path = SshConfiguration.defaultKnownHostsPath
+      // ~/.ssh is made when the first host is recorded, as OpenSSH does; a directory in the way is not.
+      if let problem = KnownHostsFile.problem(at: path), problem.hasPrefix("is a directory") {
+        throw CLIError("known_hosts file \(path): \(problem)")
+      }
+      return
+    }
+    if let problem = KnownHostsFile.problem(at: path) {
+      let option = knownHosts != nil ? "--known-hosts " : "APSSH_KNOWN_HOSTS="
+      throw CLIError("\(option)\(path): \(problem)")
+    }
   }
 }
