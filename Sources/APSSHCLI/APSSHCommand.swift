@@ -123,7 +123,7 @@ struct APSSHCommand: ToolCommand {
       for target in selection.targets { console.out(target.description) }
       return ExitCodes.success
     }
-    try connection.checkKeys(targets: selection.targets)
+    try await connection.checkFiles(nodes: selection.targets.map(\.nodeSpec), settings: settings, requireKey: true)
     let command = try makeCommand(words, console: console)
     let jobs = selection.targets.map { target in
       JobSpec(name: target.description, node: target.nodeSpec, commands: [command], critical: result.failFast)
@@ -150,6 +150,7 @@ struct APSSHCommand: ToolCommand {
       if !dryRun { Console(sink: environment.sink).err("graph written to \(graph)") }
     }
     if dryRun { return try run.list() }
+    try await connection.checkFiles(nodes: spec.jobs.map(\.node), settings: settings, requireKey: false)
     return try await run.run()
   }
 
@@ -157,7 +158,7 @@ struct APSSHCommand: ToolCommand {
     let verbose = output.verbose || output.debug
     let stdin = forwardStdin ? try SharedInput.standardInput().input : .none
     guard script else { return Run(argv: words, verbose: output.debug, stdin: stdin) }
-    let first = (words[0] as NSString).expandingTildeInPath
+    let first = HomeDirectory.expandingTilde(in: words[0])
     let args = Array(words.dropFirst())
     for include in includes where !FileManager.default.fileExists(atPath: include) {
       throw CLIError("apssh: no such file to include: \(include)")

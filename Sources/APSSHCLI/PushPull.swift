@@ -77,7 +77,7 @@ struct CopyOptions: ParsableArguments {
       return ExitCodes.success
     }
     guard !selection.targets.isEmpty else { throw CLIError(selection.nothingSelectedMessage) }
-    try connection.checkKeys(targets: selection.targets)
+    try await connection.checkFiles(nodes: selection.targets.map(\.nodeSpec), settings: settings, requireKey: true)
     let verbose = output.verbose || output.debug
     let jobs = selection.targets.map { target -> JobSpec in
       let user = target.user ?? settings.defaultUser

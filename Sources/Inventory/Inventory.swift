@@ -1,4 +1,5 @@
 import Foundation
+import SshJobs
 
 /// A host inventory in the Ansible layout: groups of hosts, with variables.
 ///
@@ -88,7 +89,7 @@ public struct Inventory: Sendable, Equatable {
 
   /// The default inventory files that exist: `~/.apssh/inventory.yaml` (or `.yml`, `.ini`).
   /// The CLI decides whether to load them.
-  public static func defaultPaths(home: String = NSHomeDirectory()) -> [String] {
+  public static func defaultPaths(home: String = HomeDirectory.path) -> [String] {
     ["inventory.yaml", "inventory.yml", "inventory.ini"]
       .map { (home as NSString).appendingPathComponent(".apssh/\($0)") }
       .filter { FileManager.default.fileExists(atPath: $0) }

@@ -1,4 +1,5 @@
 import Foundation
+import SshJobs
 import Synchronization
 
 /// Turns `-t` / `-x` values into the list of targets to run on.
@@ -33,7 +34,7 @@ public struct TargetResolver: Sendable {
 
   /// The usual fallback directory, `~/.apssh`.
   public static var defaultFallbackDirectory: String {
-    (NSHomeDirectory() as NSString).appendingPathComponent(".apssh")
+    (HomeDirectory.path as NSString).appendingPathComponent(".apssh")
   }
 
   /// Creates a resolver.
@@ -116,7 +117,7 @@ public struct TargetResolver: Sendable {
   private func existingPath(_ value: String) -> String? {
     let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
     guard !trimmed.isEmpty else { return nil }
-    let expanded = (trimmed as NSString).expandingTildeInPath
+    let expanded = HomeDirectory.expandingTilde(in: trimmed)
     if FileManager.default.fileExists(atPath: expanded) { return expanded }
     if !expanded.hasPrefix("/"), let fallbackDirectory {
       let candidate = (fallbackDirectory as NSString).appendingPathComponent(expanded)

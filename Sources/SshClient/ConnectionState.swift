@@ -46,8 +46,18 @@ public enum ConnectionEvent: Sendable, CustomStringConvertible {
   case lost(SshError)
   /// The open connection was closed by ``SshConnection/close()``.
   case closed
+  /// The host's key was unknown and has been recorded in the known_hosts file (policy
+  /// `accept-new`), once per host and key in the process. `host` is named as known_hosts names it
+  /// (`host`, or `[host]:port` when the port is not 22), `keyType` as OpenSSH does (`ED25519`,
+  /// `RSA`, `ECDSA`, `DSA`).
+  case hostKeyRecorded(host: String, keyType: String, file: String)
+  /// Host key checking is off, and the host offered a key that differs from the one recorded for
+  /// it in the known_hosts file (at `line`, when found): the connection goes on. Reported once per
+  /// host and key in the process.
+  case hostKeyChangedUnchecked(host: String, keyType: String, file: String, line: Int?)
 
-  /// A short text: `connecting (1/3)`, `connected`, `attempt failed: …`, `lost: …`, `closed`.
+  /// A short text: `connecting (1/3)`, `connected`, `attempt failed: …`, `lost: …`, `closed`,
+  /// `host key recorded: …`, `host key changed: …`.
   public var description: String {
     switch self {
     case .connecting(let attempt, let total): return "connecting (\(attempt)/\(total))"
@@ -55,6 +65,9 @@ public enum ConnectionEvent: Sendable, CustomStringConvertible {
     case .attemptFailed(let error, let retry): return "attempt failed\(retry ? ", will retry" : ""): \(error.message)"
     case .lost(let error): return "lost: \(error.message)"
     case .closed: return "closed"
+    case .hostKeyRecorded(let host, let type, let file): return "host key recorded: \(host) (\(type)) in \(file)"
+    case .hostKeyChangedUnchecked(let host, let type, let file, let line):
+      return "host key changed, not checked: \(host) (\(type)) differs from \(file)\(line.map { " line \($0)" } ?? "")"
     }
   }
 }

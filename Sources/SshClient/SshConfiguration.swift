@@ -57,7 +57,7 @@ public struct SshConfiguration: Sendable {
     self.port = port
     self.username = username ?? SshConfiguration.localUsername
     // `~/.ssh/key` as written in inventories and scenario files.
-    self.keyPaths = keyPaths?.map { ($0 as NSString).expandingTildeInPath }
+    self.keyPaths = keyPaths?.map(HomeDirectory.expandingTilde(in:))
     self.useAgent = useAgent
     self.passphrase = passphrase
     self.hostKeyPolicy = hostKeyPolicy
@@ -87,9 +87,7 @@ public struct SshConfiguration: Sendable {
     return ProcessInfo.processInfo.environment["USER"] ?? "root"
   }
 
-  static var homeDirectory: String {
-    ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()
-  }
+  static var homeDirectory: String { HomeDirectory.path }
 }
 
 /// How a remote command ended.

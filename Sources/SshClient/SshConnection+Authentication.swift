@@ -29,16 +29,27 @@ extension SshConnection {
     }
     let explicitKeys = configuration.keyPaths != nil
     for path in configuration.keyPaths ?? SshConfiguration.defaultKeyPaths {
-      guard FileManager.default.isReadableFile(atPath: path) else {
-        if explicitKeys { tried.append("key \(path) (missing or unreadable)") }
+      // Every key file is read once per process (and recognised): unencrypted Ed25519 keys sign
+      // in process, other unencrypted OpenSSH keys give libssh2 their public key; libssh2 reads
+      // the rest itself.
+      let loaded = await KeyFileCache.load(privateKey: path)
+      let kind: KeyFileKind
+      switch loaded.kind {
+      case .failure(let problem):
+        // A default key file that does not exist is simply not there.
+        if explicitKeys || problem != .noSuchFile { tried.append("key \(path): \(problem)") }
         continue
+      case .success(let found):
+        kind = found
       }
       let passphrase =
         configuration.passphrase?(path)
         ?? Self.environment("APSSH_KEY_PASSPHRASE")
-      // Unencrypted OpenSSH keys are read once per process: Ed25519 ones sign in process, the
-      // others give libssh2 their public key. Anything else, libssh2 reads itself.
-      let loaded = await KeyFileCache.load(privateKey: path)
+      if let problem = KeyFile.problem(of: kind, path: path, passphraseAvailable: passphrase != nil) {
+        tried.append("key \(path): \(problem)")
+        continue
+      }
+      var systemError: Int32 = 0
       let rc: Int32 = try await drive(deadline: deadline, timeout: timeoutError) { () throws -> Int32? in
         let rc: Int32
         if let signer = loaded.signer {
@@ -47,8 +58,11 @@ extension SshConnection {
               session, user, blob.baseAddress, blob.count, Ed25519Signer.callback, signer.abstract)
           }
         } else {
+          errno = 0
           rc = libssh2_userauth_publickey_fromfile_ex(
             session, user, userLength, loaded.publicKeyPath, path, passphrase)
+          // libssh2 reports a key it could not open as a file error: keep the system's reason.
+          if rc == LIBSSH2_ERROR_FILE { systemError = errno }
         }
         if rc == LibSSH2.eagain { return nil }
         if LibSSH2.isConnectionLost(rc) { throw self.error(rc, "authenticating") }
@@ -58,8 +72,8 @@ extension SshConnection {
       switch rc {
       case LIBSSH2_ERROR_FILE:
         tried.append(
-          "key \(path) (cannot be read: "
-            + (passphrase == nil ? "encrypted? set APSSH_KEY_PASSPHRASE)" : "wrong passphrase or unsupported format)"))
+          "key \(path): "
+            + Self.fileFailure(kind: kind, systemError: systemError, libssh2Message: lastErrorMessage(rc)))
       default:
         tried.append("key \(path) (refused by the server)")
       }
@@ -71,6 +85,16 @@ extension SshConnection {
       .authenticationFailed, host: label,
       "authentication failed as \(user); tried: \(tried.joined(separator: "; ")). "
         + "Give the right key with -k, or check the remote authorized_keys")
+  }
+
+  /// Why libssh2 could not use a key file it was given (`LIBSSH2_ERROR_FILE`): the system's error
+  /// when opening it failed (too many open files…), a wrong passphrase for an encrypted key, else
+  /// libssh2's own message. Never "encrypted" for a key that is not.
+  static func fileFailure(kind: KeyFileKind, systemError: Int32, libssh2Message: String) -> String {
+    let fileErrors: Set<Int32> = [EMFILE, ENFILE, ENOMEM, EACCES, EPERM, ENOENT, ENOTDIR, EISDIR, ELOOP, EIO]
+    if fileErrors.contains(systemError) { return KeyFile.problem(errno: systemError).description }
+    if kind.isEncrypted { return "cannot be decrypted: wrong passphrase?" }
+    return "libssh2 cannot load it: \(libssh2Message)"
   }
 
   /// The environment variable `name` (`getenv`: `ProcessInfo.environment` copies the whole

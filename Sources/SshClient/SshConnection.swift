@@ -374,11 +374,15 @@ public actor SshConnection {
 
   // MARK: - Host key
 
+  /// Checks the host's key against the known_hosts file, by the policy: a changed key is refused
+  /// (or, with checking off, reported once and let through), an unknown one refused (`strict`) or
+  /// recorded and reported (`accept-new`).
   private func checkHostKey() throws {
-    guard configuration.hostKeyPolicy != .off, let session else { return }
+    guard let session else { return }
     var length = 0
     var type: Int32 = 0
     guard let key = libssh2_session_hostkey(session, &length, &type) else {
+      if configuration.hostKeyPolicy == .off { return }
       throw SshError(.handshakeFailed, host: label, "the server sent no host key")
     }
     let bytes = [UInt8](UnsafeRawBufferPointer(start: key, count: length))
@@ -387,7 +391,16 @@ public actor SshConnection {
     let host = configuration.host
     let port = configuration.port
     let name = KnownHostsStore.entryName(host: host, port: port)
-    switch store.check(host: host, port: port, key: bytes, keyType: type) {
+    let typeName = KnownHostsStore.typeName(for: type)
+    let result = store.check(host: host, port: port, key: bytes, keyType: type)
+    if configuration.hostKeyPolicy == .off {
+      // Not checked, but a changed key is worth a loud word (once per host and key).
+      if case .mismatch(let line) = result, store.firstReportOfChange(host: host, port: port, key: bytes) {
+        emit(.hostKeyChangedUnchecked(host: name, keyType: typeName, file: path, line: line))
+      }
+      return
+    }
+    switch result {
     case .match:
       return
     case .mismatch(let line):
@@ -403,11 +416,15 @@ public actor SshConnection {
           "unknown host key for \(name) (strict checking): add it to \(path), e.g. with ssh-keyscan -p \(port) \(host) >> \(path)"
         )
       }
+      let recorded: Bool
       do {
-        try store.add(host: host, port: port, key: bytes, keyType: type)
+        // Only the default file (~/.ssh/known_hosts) gets its directory made, as OpenSSH does.
+        recorded = try store.add(
+          host: host, port: port, key: bytes, keyType: type, createDirectory: configuration.knownHostsPath == nil)
       } catch {
         throw SshError(.localFile, host: label, "cannot record the host key in \(path): \(error)")
       }
+      if recorded { emit(.hostKeyRecorded(host: name, keyType: typeName, file: path)) }
     }
   }
 

@@ -111,6 +111,10 @@ public final class SshNode: CommandNode {
     case .closed:
       if sftp.exchange(false) { formatter.event(.sftpStopped, from: origin) }
       formatter.event(.connectionClosed, from: origin)
+    case .hostKeyRecorded(let host, let keyType, let file):
+      formatter.event(.hostKeyRecorded(host: host, keyType: keyType, file: file), from: origin)
+    case .hostKeyChangedUnchecked(let host, let keyType, let file, let line):
+      formatter.event(.hostKeyChangedUnchecked(host: host, keyType: keyType, file: file, line: line), from: origin)
     }
   }
 

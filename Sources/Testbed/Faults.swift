@@ -86,8 +86,13 @@ extension Testbed {
   public func knownHostsWithWrongKey(for host: TestbedHost) async throws -> String {
     let keyPath = directory + "/wrong_host_ed25519_key"
     if !FileIO.exists(keyPath + ".pub") {
+      // Made under a name of its own, then renamed: concurrent callers (tests run in parallel)
+      // would otherwise both run ssh-keygen on one path, and the second refuses to overwrite.
+      let made = keyPath + "-" + UUID().uuidString
       try await Subprocess.check(
-        Self.sshKeygenPath, ["-q", "-t", "ed25519", "-N", "", "-C", "apssh-testbed-wrong", "-f", keyPath])
+        Self.sshKeygenPath, ["-q", "-t", "ed25519", "-N", "", "-C", "apssh-testbed-wrong", "-f", made])
+      rename(made, keyPath)
+      rename(made + ".pub", keyPath + ".pub")
     }
     let wrongKey = try Self.keyLine(FileIO.read(keyPath + ".pub") ?? "")
     let text = (FileIO.read(knownHostsPath) ?? "").split(separator: "\n").map { line in

@@ -215,7 +215,7 @@ public final class Testbed: Sendable {
   static func prepareDirectory(_ requested: String?) throws -> (String, Bool) {
     let root = TestbedUser.runningAsRoot
     if let requested {
-      var path = (requested as NSString).expandingTildeInPath
+      var path = expandingTilde(requested)
       if !path.hasPrefix("/") { path = FileManager.default.currentDirectoryPath + "/" + path }
       path = (path as NSString).standardizingPath
       try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
@@ -585,4 +585,13 @@ enum LiveTestbeds {
     let all = testbeds.withLock { $0.values }
     for testbed in all { testbed.stopSynchronously() }
   }
+}
+
+/// `~` and `~/…` with `$HOME` first, as `SshClient.HomeDirectory` does for the tools (this module
+/// depends on none of the others); Foundation's passwd-based expansion otherwise.
+func expandingTilde(_ path: String) -> String {
+  if path == "~" || path.hasPrefix("~/"), let home = ProcessInfo.processInfo.environment["HOME"], !home.isEmpty {
+    return home + path.dropFirst()
+  }
+  return (path as NSString).expandingTildeInPath
 }

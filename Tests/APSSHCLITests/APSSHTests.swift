@@ -204,7 +204,7 @@ import Testing
     let missing = await apssh(
       ["-k", "/nonexistent/key", "--known-hosts", fleet.testbed.knownHostsPath] + fleet.targets([6]) + ["true"])
     #expect(missing.code == 2)
-    #expect(missing.stderr.contains("could not find any usable key"))
+    #expect(missing.stderr.contains("-k /nonexistent/key: no such file"), "\(missing.stderr)")
     let proceed = await apssh(
       ["-K", "-k", "/nonexistent/key", "--known-hosts", fleet.testbed.knownHostsPath, "-c", "5"] + fleet.targets([6])
         + ["true"])

@@ -17,8 +17,10 @@ public struct ConnectionOptions: ParsableArguments, Sendable {
     help: ArgumentHelp("A private key file; when given, the agent is not used (repeatable).", valueName: "FILE"))
   public var keys: [String] = []
 
-  /// Proceed even when no key can be found.
-  @Flag(name: [.customShort("K"), .customLong("ok-if-no-key")], help: "Proceed even when no usable key is found.")
+  /// Proceed even when no key can be found, without checking key files first.
+  @Flag(
+    name: [.customShort("K"), .customLong("ok-if-no-key")],
+    help: "Proceed even when no usable key is found (key files are not checked before connecting).")
   public var okIfNoKey = false
 
   /// Connection attempts per host.

@@ -117,7 +117,7 @@ struct RemoteScript: Sendable {
   }
 }
 
-/// The local home directory.
+/// The local home directory (``HomeDirectory/path``: `$HOME` first).
 func localHome() -> String {
-  ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()
+  HomeDirectory.path
 }

@@ -43,6 +43,13 @@ public enum FormatterEvent: Sendable, Equatable {
   case sftpStopped
   /// A message of a verbose command (`Run: -> hostname`…): always reported, like a remote stderr line.
   case message(String)
+  /// The host's key was unknown and was recorded in the known_hosts `file` (always reported, as
+  /// OpenSSH does). `host` as known_hosts names it (`[host]:port` when the port is not 22),
+  /// `keyType` as OpenSSH names it (`ED25519`…).
+  case hostKeyRecorded(host: String, keyType: String, file: String)
+  /// Host key checking is off and the host's key differs from the one recorded in `file` (at
+  /// `line` when found): always reported, loudly; the connection went on.
+  case hostKeyChangedUnchecked(host: String, keyType: String, file: String, line: Int?)
 }
 
 /// Turns the output of commands and the events of nodes into text on some sink.

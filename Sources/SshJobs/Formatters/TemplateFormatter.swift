@@ -92,8 +92,13 @@ open class TemplateFormatter: OutputFormatter, @unchecked Sendable {
     output.withUnsafeBytes { sink.write($0, to: stream) }
   }
 
-  /// Prints the event's text (see `text(of:from:)`), if any, as a line on the sink's stderr.
+  /// Prints the event's text (see `text(of:from:)`), if any, as a line on the sink's stderr;
+  /// host key notices (see `notice(of:)`) are printed as they are, without the template.
   open func event(_ event: FormatterEvent, from origin: OutputOrigin) {
+    if let notice = Self.notice(of: event) {
+      Array((notice + "\n").utf8).withUnsafeBytes { sink.write($0, to: .stderr) }
+      return
+    }
     guard let text = text(of: event, from: origin) else { return }
     let output = render(ArraySlice(Array((text + "\n").utf8)), from: origin)
     output.withUnsafeBytes { sink.write($0, to: .stderr) }
@@ -136,6 +141,23 @@ open class TemplateFormatter: OutputFormatter, @unchecked Sendable {
       return "\(separator) SFTP subsystem started"
     case .sftpStopped where verbose:
       return "\(separator) SFTP subsystem stopped"
+    default:
+      return nil
+    }
+  }
+
+  /// The words of an event about host keys, which every formatter prints whatever its verbosity,
+  /// as OpenSSH does: `Permanently added '[127.0.0.2]:2222' (ED25519) to the list of known
+  /// hosts.`, or a warning in capitals for a changed key that was not checked; nil for other events.
+  public static func notice(of event: FormatterEvent) -> String? {
+    switch event {
+    case .hostKeyRecorded(let host, let keyType, _):
+      return "Permanently added '\(host)' (\(keyType)) to the list of known hosts."
+    case .hostKeyChangedUnchecked(let host, let keyType, let file, let line):
+      let location = file + (line.map { " line \($0)" } ?? "")
+      return "WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED for \(host): its \(keyType) key differs from the one in "
+        + "\(location); someone could be eavesdropping on you (man-in-the-middle attack), or the host was reinstalled. "
+        + "Connecting anyway (checking disabled by --no-host-key-check)."
     default:
       return nil
     }
