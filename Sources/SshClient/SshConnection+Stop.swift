@@ -34,7 +34,8 @@ extension SshConnection {
     stopper = nil
   }
 
-  /// Runs a short command of our own on the session kept free for it, output ignored, within 5 s.
+  /// Runs a short command of our own on the session kept free for it, output ignored, within 15 s
+  /// (a loaded host can take seconds to fork the session's shell).
   private func runControl(_ command: String) async throws {
     guard isConnected else { return }
     try await controlSlot.withPermit {
@@ -42,7 +43,7 @@ extension SshConnection {
         LibSSH2.openSession(session)
       }
       let epoch = connectionCount
-      let deadline = ContinuousClock.now + .seconds(5)
+      let deadline = ContinuousClock.now + .seconds(15)
       defer { Task { await self.release(channel: channel, epoch: epoch, counted: true, patience: .seconds(5)) } }
       try await drive(deadline: deadline) { () throws -> Void? in
         let rc = libssh2_channel_process_startup(channel, "exec", 4, command, UInt32(command.utf8.count))

@@ -551,7 +551,7 @@ public actor SshConnection {
       await attempt.task.wait()
     }
     // Stop requests go out before the connection does (closing a channel stops no remote command).
-    await waitForStops(patience: .seconds(5))
+    await waitForStops(patience: .seconds(15))
     keepaliveTask?.cancel()
     keepaliveTask = nil
     guard let session else { return }

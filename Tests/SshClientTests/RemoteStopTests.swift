@@ -17,8 +17,9 @@ struct RemoteStopTests {
     }.count
   }
 
-  /// Waits (polling, at most `limit`) until `count` processes run `command`.
-  static func waitFor(_ command: String, count: Int, within limit: Duration = .seconds(15)) async throws -> Bool {
+  /// Waits (polling, at most `limit`: generous, for a loaded machine) until `count` processes run
+  /// `command`.
+  static func waitFor(_ command: String, count: Int, within limit: Duration = .seconds(60)) async throws -> Bool {
     let deadline = ContinuousClock.now + limit
     while ContinuousClock.now < deadline {
       if processes(command) == count { return true }
