@@ -9,7 +9,7 @@ enum Arguments {
   static let valuedLong: Set<String> = [
     "--target", "--exclude", "--login", "--gateway", "--inventory", "--window", "--connect-timeout", "--key",
     "--retries", "--command-timeout", "--known-hosts", "--format", "--out-dir", "--includes", "--scenario", "--var",
-    "--graph", "--json-max-output",
+    "--graph", "--json-max-output", "--script-body",
   ]
 
   /// Every long option of apssh.
@@ -17,12 +17,12 @@ enum Arguments {
     Array(valuedLong) + [
       "--ok-if-no-key", "--strict-host-keys", "--no-host-key-check", "--time-colon-format", "--date-time",
       "--verbose", "--debug", "--no-progress", "--json", "--raw-format", "--list-targets", "--mark", "--dry-run",
-      "--version", "--script", "--fail-fast", "--max-rc", "--stdin", "--help",
+      "--version", "--script", "--keep-scripts", "--fail-fast", "--max-rc", "--stdin", "--help",
     ]
 
   /// Every long option of appush and appull.
   static let copyLong: [String] =
-    Array(valuedLong.subtracting(["--includes", "--scenario", "--var", "--graph"])) + [
+    Array(valuedLong.subtracting(["--includes", "--scenario", "--var", "--graph", "--script-body"])) + [
       "--ok-if-no-key", "--strict-host-keys", "--no-host-key-check", "--time-colon-format", "--date-time",
       "--verbose", "--debug", "--no-progress", "--json", "--recursive", "--preserve", "--raw-format", "--dry-run",
       "--version", "--fail-fast", "--max-rc", "--help",
