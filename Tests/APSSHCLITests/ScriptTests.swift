@@ -2,6 +2,10 @@ import APSSHCLI
 import Foundation
 import Testing
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// `apssh -s SCRIPT`, `--script-body TEXT`, `-i`, and what is left on the hosts afterwards (every
 /// host of the shared testbed has the same home directory: names are made unique per test).
 @Suite struct ScriptTests {
@@ -124,5 +128,29 @@ import Testing
     #expect(b.code == 0, "\(b.stderr)")
     #expect(b.stdout == "b still there\n")
     _ = await apssh(fleet.auth + fleet.targets([11]) + ["rm -f ~/.apssh-remote/\(name)*"])
+  }
+
+  @Test func interruptedAndTimedOutScriptsAreRemovedToo() async throws {
+    let fleet = try await Fleet.shared()
+    let directory = temporaryDirectory()
+    let name = "stopped-\(UUID().uuidString.prefix(8)).sh"
+    let script = directory + "/" + name
+    let sleep = "sleep 47.\(Int.random(in: 100_000...999_999))"
+    try write("#!/bin/sh\n\(sleep)\n", to: script)
+    func left() async -> String {
+      await apssh(fleet.auth + fleet.targets([12]) + ["-r", "ls ~/.apssh-remote | grep -c '^\(name)-' || true"]).stdout
+    }
+    let child = try ChildProcess("apssh", fleet.auth + fleet.targets([12]) + ["-s", script])
+    let finished = try child.start()
+    #expect(try await Processes.eventually(within: .seconds(60)) { Processes.count(sleep) == 1 }, "the script runs")
+    #expect(await left() == "1\n", "installed while it runs")
+    kill(child.process.processIdentifier, SIGINT)
+    let interrupted = await finished.value
+    #expect(interrupted.code == 130, "\(interrupted.stderr)")
+    #expect(await left() == "0\n", "removed after Ctrl-C")
+    let timedOut = await apssh(fleet.auth + fleet.targets([12]) + ["--command-timeout", "1s", "-s", script])
+    #expect(timedOut.code == 1, "\(timedOut.stderr)")
+    #expect(timedOut.stderr.contains("timed out"), "\(timedOut.stderr)")
+    #expect(await left() == "0\n", "removed after the time limit")
   }
 }
