@@ -16,7 +16,11 @@ public enum APSSH {
 public enum APPush {
   /// Runs `appush` with `arguments` (without the program name); returns the exit code.
   public static func main(arguments: [String], environment: CLIEnvironment = .standard) async -> Int32 {
-    await ToolMain.run(
+    if let refusal = Arguments.copyRefusal(arguments, tool: "appush") {
+      Console(sink: environment.sink).err(refusal)
+      return ExitCodes.usage
+    }
+    return await ToolMain.run(
       APPushCommand.self, arguments: arguments, longOptions: Arguments.copyLong, environment: environment)
   }
 }
@@ -25,7 +29,11 @@ public enum APPush {
 public enum APPull {
   /// Runs `appull` with `arguments` (without the program name); returns the exit code.
   public static func main(arguments: [String], environment: CLIEnvironment = .standard) async -> Int32 {
-    await ToolMain.run(
+    if let refusal = Arguments.copyRefusal(arguments, tool: "appull") {
+      Console(sink: environment.sink).err(refusal)
+      return ExitCodes.usage
+    }
+    return await ToolMain.run(
       APPullCommand.self, arguments: arguments, longOptions: Arguments.copyLong, environment: environment)
   }
 }

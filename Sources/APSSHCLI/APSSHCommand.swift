@@ -3,6 +3,10 @@ import Foundation
 import Inventory
 import SshJobs
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// `apssh`: run a command (or a scenario file) on many hosts in parallel over SSH.
 struct APSSHCommand: ToolCommand {
   static let configuration = CommandConfiguration(
@@ -43,13 +47,26 @@ struct APSSHCommand: ToolCommand {
 
   @Flag(
     name: [.customShort("s"), .customLong("script")],
-    help: "The first command word is a local script to copy and run (or, if no such file, a script body).")
+    help: "The first command word is a local script (it must exist) to copy and run with the other words as arguments.")
   var script = false
 
   @Option(
+    name: .customLong("script-body"), parsing: .unconditional,
+    help: ArgumentHelp(
+      "Copy and run this text as a script, with the command words as its arguments (instead of -s).",
+      valueName: "TEXT"))
+  var scriptBody: String?
+
+  @Option(
     name: [.customShort("i"), .customLong("includes")],
-    help: ArgumentHelp("With -s: a local file pushed next to the script (repeatable).", valueName: "FILE"))
+    help: ArgumentHelp(
+      "With -s or --script-body: a local file pushed next to the script (repeatable).", valueName: "FILE"))
   var includes: [String] = []
+
+  @Flag(
+    name: .customLong("keep-scripts"),
+    help: "With -s or --script-body: leave the script in ~/.apssh-remote/ on each host (removed by default).")
+  var keepScripts = false
 
   @Flag(
     name: .customLong("stdin"),
@@ -84,6 +101,18 @@ struct APSSHCommand: ToolCommand {
     if scenario != nil && forwardStdin {
       throw ValidationError("--stdin goes with a command, not with a scenario (-S)")
     }
+    if script && scriptBody != nil {
+      throw ValidationError("-s (a local script) and --script-body (a script text) exclude each other")
+    }
+    let scripted = script || scriptBody != nil
+    if scenario != nil && (scripted || !includes.isEmpty || keepScripts) {
+      throw ValidationError("-s, --script-body, -i and --keep-scripts go with a command, not with a scenario (-S)")
+    }
+    if !scripted && !includes.isEmpty {
+      throw ValidationError(
+        "-i \(includes[0]): include files are pushed next to a script: they go with -s SCRIPT or --script-body TEXT")
+    }
+    if !scripted && keepScripts { throw ValidationError("--keep-scripts goes with -s SCRIPT or --script-body TEXT") }
     if mark && output.outDir == nil && !output.dateTime {
       throw ValidationError("--mark needs an output directory (-o DIR or -d)")
     }
@@ -105,7 +134,7 @@ struct APSSHCommand: ToolCommand {
     let settings = try connection.runSettings(login: targetOptions.login)
     if let scenario { return try await runScenario(scenario, settings: settings, environment: environment) }
     let words = Arguments.command(commands)
-    if !dryRun && !listTargets && words.isEmpty {
+    if !dryRun && !listTargets && words.isEmpty && scriptBody == nil {
       throw CLIError("You must provide a command to be run remotely (or a scenario with -S FILE)")
     }
     let selection = try TargetSelection(targetOptions)
@@ -124,7 +153,7 @@ struct APSSHCommand: ToolCommand {
       return ExitCodes.success
     }
     try await connection.checkFiles(nodes: selection.targets.map(\.nodeSpec), settings: settings, requireKey: true)
-    let command = try makeCommand(words, console: console)
+    let command = try makeCommand(words)
     let jobs = selection.targets.map { target in
       JobSpec(name: target.description, node: target.nodeSpec, commands: [command], critical: result.failFast)
     }
@@ -154,20 +183,39 @@ struct APSSHCommand: ToolCommand {
     return try await run.run()
   }
 
-  private func makeCommand(_ words: [String], console: Console) throws -> any Command {
-    let verbose = output.verbose || output.debug
+  private func makeCommand(_ words: [String]) throws -> any Command {
+    for include in includes { try Self.checkReadableFile(include, option: "-i", what: "file to include") }
+    if script { try Self.checkReadableFile(Self.scriptPath(words[0]), option: "-s", what: "local script") }
     let stdin = forwardStdin ? try SharedInput.standardInput().input : .none
+    if let scriptBody {
+      return RunString(
+        body: scriptBody, args: words, includes: includes, verbose: output.debug, stdin: stdin,
+        keepScript: keepScripts)
+    }
     guard script else { return Run(argv: words, verbose: output.debug, stdin: stdin) }
-    let first = HomeDirectory.expandingTilde(in: words[0])
-    let args = Array(words.dropFirst())
-    for include in includes where !FileManager.default.fileExists(atPath: include) {
-      throw CLIError("apssh: no such file to include: \(include)")
+    return RunScript(
+      localPath: Self.scriptPath(words[0]), args: Array(words.dropFirst()), includes: includes, verbose: output.debug,
+      stdin: stdin,
+      keepScript: keepScripts)
+  }
+
+  /// The local script of `-s` (`~` expanded).
+  static func scriptPath(_ word: String) -> String { HomeDirectory.expandingTilde(in: word) }
+
+  /// A local file given to `-s` or `-i` must be a readable regular file (a usage error, exit 2):
+  /// a mistyped script name must not run as anything.
+  static func checkReadableFile(_ path: String, option: String, what: String) throws(CLIError) {
+    var info = stat()
+    guard stat(path, &info) == 0 else {
+      let hint = option == "-s" ? " (to run a script given as text, use --script-body TEXT)" : ""
+      throw CLIError("\(option) \(path): no such \(what)\(hint)")
     }
-    if FileManager.default.fileExists(atPath: first) {
-      return RunScript(localPath: first, args: args, includes: includes, verbose: output.debug, stdin: stdin)
+    guard info.st_mode & S_IFMT == S_IFREG else {
+      throw CLIError("\(option) \(path): not a regular file (a \(what) is expected)")
     }
-    if verbose { console.err("Warning: file not found '\(words[0])'\n=> Using RunString instead") }
-    return RunString(body: words[0], args: args, includes: includes, verbose: output.debug, stdin: stdin)
+    guard access(path, R_OK) == 0 else {
+      throw CLIError("\(option) \(path): cannot read the \(what): \(String(cString: strerror(errno)))")
+    }
   }
 
   /// `NAME=VALUE` pairs.

@@ -9,7 +9,7 @@ enum Arguments {
   static let valuedLong: Set<String> = [
     "--target", "--exclude", "--login", "--gateway", "--inventory", "--window", "--connect-timeout", "--key",
     "--retries", "--command-timeout", "--known-hosts", "--format", "--out-dir", "--includes", "--scenario", "--var",
-    "--graph", "--json-max-output",
+    "--graph", "--json-max-output", "--script-body",
   ]
 
   /// Every long option of apssh.
@@ -17,16 +17,51 @@ enum Arguments {
     Array(valuedLong) + [
       "--ok-if-no-key", "--strict-host-keys", "--no-host-key-check", "--time-colon-format", "--date-time",
       "--verbose", "--debug", "--no-progress", "--json", "--raw-format", "--list-targets", "--mark", "--dry-run",
-      "--version", "--script", "--fail-fast", "--max-rc", "--stdin", "--help",
+      "--version", "--script", "--keep-scripts", "--fail-fast", "--max-rc", "--stdin", "--help",
     ]
 
-  /// Every long option of appush and appull.
+  /// Every long option of appush and appull: no output formats or files (a copy prints no remote
+  /// output), no scripts, no scenarios.
   static let copyLong: [String] =
-    Array(valuedLong.subtracting(["--includes", "--scenario", "--var", "--graph"])) + [
-      "--ok-if-no-key", "--strict-host-keys", "--no-host-key-check", "--time-colon-format", "--date-time",
-      "--verbose", "--debug", "--no-progress", "--json", "--recursive", "--preserve", "--raw-format", "--dry-run",
-      "--version", "--fail-fast", "--max-rc", "--help",
+    Array(
+      valuedLong.subtracting([
+        "--includes", "--scenario", "--var", "--graph", "--format", "--out-dir", "--json-max-output", "--script-body",
+      ])) + [
+      "--ok-if-no-key", "--strict-host-keys", "--no-host-key-check", "--verbose", "--debug", "--no-progress", "--json",
+      "--recursive", "--preserve", "--dry-run", "--version", "--fail-fast", "--max-rc", "--help",
     ]
+
+  /// The output options of apssh that appush and appull do not have (a copy prints no remote
+  /// output): long name, short name.
+  static let apsshOutputOnly: [(long: String, short: String?)] = [
+    ("--out-dir", "-o"), ("--date-time", "-d"), ("--format", "-f"), ("--time-colon-format", "-tc"),
+    ("--raw-format", nil), ("--json-max-output", nil),
+  ]
+
+  /// The message for an option of `words` (before `--`) that is one of apssh's output options,
+  /// which `tool` (appush or appull) does not have; nil when there is none.
+  static func copyRefusal(_ words: [String], tool: String) -> String? {
+    for word in words {
+      if word == "--" { break }
+      guard word.hasPrefix("-"), word != "-" else { continue }
+      var found: (long: String, short: String?)?
+      if word.hasPrefix("--") {
+        let name = String(expand(word, longOptions: apsshLong).split(separator: "=", maxSplits: 1)[0])
+        let copy = String(expand(word, longOptions: copyLong).split(separator: "=", maxSplits: 1)[0])
+        if !copyLong.contains(copy) { found = apsshOutputOnly.first { $0.long == name } }
+      } else if word == "-tc" {
+        found = apsshOutputOnly.first { $0.short == "-tc" }
+      } else {
+        let short = String(word.prefix(2))
+        found = apsshOutputOnly.first { $0.short == short && (word.count == 2 || short != "-d") }
+      }
+      guard let found else { continue }
+      let names = found.short.map { "\($0)/\(found.long)" } ?? found.long
+      return "\(tool): \(names) is an output option of apssh, not of \(tool): a copy prints no remote output"
+        + " (-v reports what it does, --json gives a record per host)"
+    }
+    return nil
+  }
 
   /// Rewrites the option words (see the type's documentation); the words of the remote command,
   /// from the first non-option word or `--` on, are left alone. With `separateCommand`, the command

@@ -3,6 +3,10 @@ import Foundation
 import Inventory
 import SshJobs
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// Whether a copy tool pushes or pulls.
 enum CopyMode: String {
   case push, pull
@@ -14,7 +18,7 @@ enum CopyMode: String {
 struct CopyOptions: ParsableArguments {
   @OptionGroup var targetOptions: TargetOptions
   @OptionGroup var connection: ConnectionOptions
-  @OptionGroup var output: OutputOptions
+  @OptionGroup var output: CopyOutputOptions
   @OptionGroup var result: ResultOptions
 
   @Flag(name: [.customShort("r"), .customLong("recursive")], help: "Copy directories recursively.")
@@ -22,9 +26,6 @@ struct CopyOptions: ParsableArguments {
 
   @Flag(name: .customLong("preserve"), help: "Keep file modes and modification times.")
   var preserve = false
-
-  @Flag(name: .customLong("raw-format"), help: "Print lines as they are, without the host name.")
-  var raw = false
 
   @Flag(name: [.customShort("n"), .customLong("dry-run")], help: "Print the selected targets and exit.")
   var dryRun = false
@@ -53,11 +54,6 @@ struct CopyOptions: ParsableArguments {
     if mode == .push, let remote = sources.first(where: { $0.hasPrefix("@:") }) {
       throw ValidationError("\(remote) is remote - the sources of appush are local paths")
     }
-    do {
-      try output.checkCombinations(raw: raw ? "--raw-format" : nil)
-    } catch {
-      throw ValidationError(error.message)
-    }
   }
 
   /// Runs the copy; returns the exit code.
@@ -77,6 +73,16 @@ struct CopyOptions: ParsableArguments {
       return ExitCodes.success
     }
     guard !selection.targets.isEmpty else { throw CLIError(selection.nothingSelectedMessage) }
+    let user = { (target: Target) in target.user ?? settings.defaultUser }
+    switch mode {
+    case .push:
+      try Self.checkSources(
+        sources, targets: selection.targets, recursive: recursive,
+        expand: { Self.expand($0, target: $1, user: user($1)) })
+    case .pull:
+      try Self.checkDestination(
+        destination, targets: selection.targets, expand: { Self.expand($0, target: $1, user: user($1)) })
+    }
     try await connection.checkFiles(nodes: selection.targets.map(\.nodeSpec), settings: settings, requireKey: true)
     let verbose = output.verbose || output.debug
     let jobs = selection.targets.map { target -> JobSpec in
@@ -103,8 +109,87 @@ struct CopyOptions: ParsableArguments {
     }
     return try await ToolRun(
       tool: tool, commandLine: paths.joined(separator: " "), spec: RunSpec(label: tool, jobs: jobs), settings: settings,
-      output: output, result: result, raw: raw, mark: false, scenario: nil, environment: environment
+      output: try output.outputOptions(), result: result, raw: false, mark: false, scenario: nil,
+      environment: environment
     ).run()
+  }
+
+  /// appush: every local source (as expanded for each target) must be there, readable, and a
+  /// regular file or (with `-r`) a directory, before any connection (a usage error, exit 2).
+  static func checkSources(
+    _ sources: [String], targets: [Target], recursive: Bool, expand: (String, Target) -> String
+  ) throws {
+    var checked: Set<String> = []
+    for target in targets {
+      for source in sources {
+        let path = expand(source, target)
+        guard checked.insert(path).inserted else { continue }
+        let host = path == source ? "" : " (\(source) for \(target.description))"
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+          throw CLIError("no such local file: \(path)\(host)")
+        }
+        switch info.st_mode & S_IFMT {
+        case S_IFDIR:
+          guard recursive else { throw CLIError("\(path) is a directory: copy it with -r\(host)") }
+          guard access(path, R_OK | X_OK) == 0 else {
+            throw CLIError("cannot read the local directory \(path): \(String(cString: strerror(errno)))\(host)")
+          }
+        case S_IFREG:
+          guard access(path, R_OK) == 0 else {
+            throw CLIError("cannot read the local file \(path): \(String(cString: strerror(errno)))\(host)")
+          }
+        default:
+          throw CLIError("\(path) is not a regular file or a directory\(host)")
+        }
+      }
+    }
+  }
+
+  /// appull: two hosts must not write to the same local path (their data would be mixed in one
+  /// file): several hosts need `{host}` (or `{fqdn}`, `{user}`) in the destination (exit 2).
+  static func checkDestination(_ destination: String, targets: [Target], expand: (String, Target) -> String) throws {
+    guard targets.count > 1 else { return }
+    var seen: [String: Target] = [:]
+    for target in targets {
+      let path = expand(destination, target)
+      guard let other = seen[path] else {
+        seen[path] = target
+        continue
+      }
+      if path == destination {
+        throw CLIError(
+          "\(targets.count) hosts would all write to the local path \(destination): put {host} in it"
+            + " (e.g. \(example(destination))) so that each host gets its own")
+      }
+      let both = "\(other.description) and \(target.description) would both write to the local path \(path)"
+      if !destination.contains("{host}") && !destination.contains("{fqdn}") {
+        throw CLIError("\(both): put {host} in \(destination) (e.g. \(example(destination)))")
+      }
+      var placeholders: [String] = []
+      if other.hostname != target.hostname && !destination.contains("{fqdn}") { placeholders.append("{fqdn}") }
+      if other.user != target.user && !destination.contains("{user}") { placeholders.append("{user}") }
+      if placeholders.isEmpty {
+        throw CLIError(
+          "\(both): no placeholder of \(destination) ({host}, {fqdn}, {user}) tells them apart;"
+            + " pull from them in separate runs")
+      }
+      throw CLIError("\(both): tell them apart with \(placeholders.joined(separator: " and ")) in \(destination)")
+    }
+  }
+
+  /// `DIR/{host}` for a directory destination, `DIR/{host}-NAME` for a file.
+  private static func example(_ destination: String) -> String {
+    var isDirectory: ObjCBool = false
+    let trimmed = destination.count > 1 && destination.hasSuffix("/") ? String(destination.dropLast()) : destination
+    if destination.hasSuffix("/")
+      || (FileManager.default.fileExists(atPath: destination, isDirectory: &isDirectory) && isDirectory.boolValue)
+    {
+      return trimmed + "/{host}"
+    }
+    let parent = (trimmed as NSString).deletingLastPathComponent
+    let name = "{host}-" + (trimmed as NSString).lastPathComponent
+    return parent.isEmpty ? name : parent + "/" + name
   }
 
   /// `{fqdn}` → the host name, `{host}` → its first label (whole IPv4 address), `{user}` → the user.

@@ -34,7 +34,7 @@ struct TargetSelection {
     var reasons: [String] = []
     for value in emptyValues {
       var isDirectory: ObjCBool = false
-      let path = (value as NSString).expandingTildeInPath
+      let path = HomeDirectory.expandingTilde(in: value)
       if value.hasPrefix("@") {
         reasons.append("-t \(value): the group has no hosts")
       } else if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {

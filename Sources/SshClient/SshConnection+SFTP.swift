@@ -13,13 +13,21 @@ public struct RemoteFileInfo: Sendable, Equatable {
   public var permissions: UInt32
   /// True for a directory.
   public var isDirectory: Bool
+  /// True for a symbolic link (only in directory listings, which do not follow links; `stat`
+  /// follows them).
+  public var isSymbolicLink: Bool
+  /// True for a regular file (also when the server gives no file type).
+  public var isRegularFile: Bool
   /// Last modification, in seconds since 1970.
   public var modificationTime: UInt64
 
   init(_ attributes: LIBSSH2_SFTP_ATTRIBUTES) {
     size = attributes.filesize
     permissions = UInt32(attributes.permissions & 0o7777)
-    isDirectory = attributes.permissions & UInt(LIBSSH2_SFTP_S_IFMT) == UInt(LIBSSH2_SFTP_S_IFDIR)
+    let type = attributes.permissions & UInt(LIBSSH2_SFTP_S_IFMT)
+    isDirectory = type == UInt(LIBSSH2_SFTP_S_IFDIR)
+    isSymbolicLink = type == UInt(LIBSSH2_SFTP_S_IFLNK)
+    isRegularFile = type == UInt(LIBSSH2_SFTP_S_IFREG) || type == 0
     modificationTime = UInt64(attributes.mtime)
   }
 }
@@ -296,11 +304,18 @@ extension SshConnection {
   /// Copies local files or directories to the remote `remotePath`, like `scp`: into it when it is
   /// an existing directory, else to that name. Directories need `recursive`. With `preserve`,
   /// modes and modification times are kept (the mode is always kept for new files).
+  ///
+  /// Inside a directory tree, symbolic links are followed (as `scp -r` does); what cannot be
+  /// copied there is skipped with a message to `warnings` naming it, and the rest is copied: a
+  /// directory that is also one of its own ancestors (a symbolic link loop, found by device and
+  /// inode), a symbolic link to nothing, a special file (FIFO, socket, device). The same things
+  /// given as `localPaths` throw.
   /// - Returns: the number of bytes sent.
   @discardableResult
-  public func put(_ localPaths: [String], to remotePath: String, recursive: Bool = false, preserve: Bool = false)
-    async throws -> UInt64
-  {
+  public func put(
+    _ localPaths: [String], to remotePath: String, recursive: Bool = false, preserve: Bool = false,
+    warnings: @escaping @Sendable (String) -> Void = { _ in }
+  ) async throws -> UInt64 {
     let remote = Self.sftpPath(remotePath)
     return try await withSftp { sftp in
       let intoDirectory = try await stat(sftp, remote)?.isDirectory ?? (localPaths.count > 1)
@@ -309,30 +324,61 @@ extension SshConnection {
       for local in localPaths {
         let name = (local as NSString).lastPathComponent
         let target = intoDirectory ? (remote as NSString).appendingPathComponent(name) : remote
-        total += try await putItem(sftp, local: local, remote: target, recursive: recursive, preserve: preserve)
+        total += try await putItem(
+          sftp, local: local, remote: target, recursive: recursive, preserve: preserve, ancestors: [],
+          warn: warnings)
       }
       return total
     }
   }
 
-  private func putItem(_ sftp: OpaquePointer, local: String, remote: String, recursive: Bool, preserve: Bool)
-    async throws -> UInt64
-  {
+  /// A local directory being copied, to recognise it when a symbolic link leads back to it.
+  private struct LocalDirectory {
+    var device: UInt64
+    var inode: UInt64
+    var path: String
+  }
+
+  private func putItem(
+    _ sftp: OpaquePointer, local: String, remote: String, recursive: Bool, preserve: Bool,
+    ancestors: [LocalDirectory], warn: @Sendable (String) -> Void
+  ) async throws -> UInt64 {
+    let nested = !ancestors.isEmpty
     guard let info = localFileStatus(local) else {
-      throw SshError(.localFile, host: label, "cannot read \(local): \(Socket.errnoString())")
+      let reason = Socket.errnoString()
+      if nested {
+        warn(
+          isSymbolicLink(local) ? "\(local): symbolic link to nothing, not copied" : "\(local): \(reason), not copied")
+        return 0
+      }
+      throw SshError(.localFile, host: label, "cannot read \(local): \(reason)")
     }
     let mode = Int(info.st_mode & 0o7777)
-    if info.st_mode & S_IFMT == S_IFDIR {
+    let type = info.st_mode & S_IFMT
+    if type == S_IFDIR {
       guard recursive else {
         throw SshError(.localFile, host: label, "\(local) is a directory: copy it recursively (-r)")
       }
+      let device = UInt64(info.st_dev)
+      let inode = UInt64(info.st_ino)
+      if let loop = ancestors.first(where: { $0.device == device && $0.inode == inode }) {
+        warn("\(local): directory loop (the same directory as \(loop.path)), not copied")
+        return 0
+      }
+      let entries: [String]
+      do {
+        entries = try FileManager.default.contentsOfDirectory(atPath: local).sorted()
+      } catch {
+        throw SshError(.localFile, host: label, "cannot list \(local): \((error as NSError).localizedDescription)")
+      }
       try await makeDirectories(sftp, remote, mode: mode)
+      let chain = ancestors + [LocalDirectory(device: device, inode: inode, path: local)]
       var total: UInt64 = 0
-      let entries = (try? FileManager.default.contentsOfDirectory(atPath: local).sorted()) ?? []
       for entry in entries {
         total += try await putItem(
           sftp, local: (local as NSString).appendingPathComponent(entry),
-          remote: (remote as NSString).appendingPathComponent(entry), recursive: true, preserve: preserve)
+          remote: (remote as NSString).appendingPathComponent(entry), recursive: true, preserve: preserve,
+          ancestors: chain, warn: warn)
       }
       if preserve {
         try await setAttributes(
@@ -340,7 +386,15 @@ extension SshConnection {
       }
       return total
     }
-    let fd = Glibc.open(local, O_RDONLY | O_CLOEXEC)
+    guard type == S_IFREG else {
+      // Opening a FIFO would wait for a writer; a device may never end.
+      if nested {
+        warn("\(local): not a regular file or directory, not copied")
+        return 0
+      }
+      throw SshError(.localFile, host: label, "cannot copy \(local): not a regular file or directory")
+    }
+    let fd = Glibc.open(local, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
     guard fd >= 0 else { throw SshError(.localFile, host: label, "cannot open \(local): \(Socket.errnoString())") }
     defer { Glibc.close(fd) }
     let sent: UInt64
@@ -359,11 +413,18 @@ extension SshConnection {
   /// Copies remote files or directories to `localPath`, like `scp`: into it when it is an existing
   /// directory, else to that name. Directories need `recursive`; with `preserve`, modes and
   /// modification times are kept (the mode is always kept).
+  ///
+  /// Inside a directory tree, symbolic links are followed (as `scp -r` does); what cannot be
+  /// copied there is skipped with a message to `warnings` naming it, and the rest is copied: a
+  /// symbolic link back to a directory being copied (a loop: found by comparing the server's
+  /// canonical paths of the link and of the directories above it), a symbolic link to nothing, a
+  /// special file. A file whose transfer fails is removed, not left truncated.
   /// - Returns: the number of bytes received.
   @discardableResult
-  public func get(_ remotePaths: [String], to localPath: String, recursive: Bool = false, preserve: Bool = false)
-    async throws -> UInt64
-  {
+  public func get(
+    _ remotePaths: [String], to localPath: String, recursive: Bool = false, preserve: Bool = false,
+    warnings: @escaping @Sendable (String) -> Void = { _ in }
+  ) async throws -> UInt64 {
     var isDirectory: ObjCBool = false
     let exists = FileManager.default.fileExists(atPath: localPath, isDirectory: &isDirectory)
     let intoDirectory = (exists && isDirectory.boolValue) || remotePaths.count > 1
@@ -372,6 +433,7 @@ extension SshConnection {
     }
     return try await withSftp { sftp in
       var total: UInt64 = 0
+      var realPaths: [String: String] = [:]
       for remotePath in remotePaths {
         let remote = Self.sftpPath(remotePath)
         guard let info = try await stat(sftp, remote) else {
@@ -380,15 +442,34 @@ extension SshConnection {
         let name = (remote as NSString).lastPathComponent
         let target = intoDirectory ? (localPath as NSString).appendingPathComponent(name) : localPath
         total += try await getItem(
-          sftp, remote: remote, info: info, local: target, recursive: recursive, preserve: preserve)
+          sftp, remote: remote, info: info, local: target, recursive: recursive, preserve: preserve, ancestors: [],
+          realPaths: &realPaths, warn: warnings)
       }
       return total
     }
   }
 
   private func getItem(
-    _ sftp: OpaquePointer, remote: String, info: RemoteFileInfo, local: String, recursive: Bool, preserve: Bool
+    _ sftp: OpaquePointer, remote: String, info listed: RemoteFileInfo, local: String, recursive: Bool,
+    preserve: Bool, ancestors: [String], realPaths: inout [String: String], warn: @Sendable (String) -> Void
   ) async throws -> UInt64 {
+    var info = listed
+    if listed.isSymbolicLink {
+      // Directory listings describe links themselves: follow them.
+      guard let target = try await stat(sftp, remote) else {
+        warn("\(remote): symbolic link to nothing, not copied")
+        return 0
+      }
+      info = target
+      if target.isDirectory && recursive {
+        let real = try await realPath(sftp, remote, cache: &realPaths)
+        for ancestor in ancestors {
+          guard try await realPath(sftp, ancestor, cache: &realPaths) == real else { continue }
+          warn("\(remote): directory loop (a symbolic link back to \(ancestor)), not copied")
+          return 0
+        }
+      }
+    }
     var total: UInt64 = 0
     if info.isDirectory {
       guard recursive else {
@@ -400,8 +481,15 @@ extension SshConnection {
       for (entry, entryInfo) in try await listDirectory(sftp, remote).sorted(by: { $0.0 < $1.0 }) {
         total += try await getItem(
           sftp, remote: (remote as NSString).appendingPathComponent(entry), info: entryInfo,
-          local: (local as NSString).appendingPathComponent(entry), recursive: true, preserve: preserve)
+          local: (local as NSString).appendingPathComponent(entry), recursive: true, preserve: preserve,
+          ancestors: ancestors + [remote], realPaths: &realPaths, warn: warn)
       }
+    } else if !info.isRegularFile {
+      guard !ancestors.isEmpty else {
+        throw SshError(.sftp(4), host: label, "cannot get \(remote): not a regular file or directory")
+      }
+      warn("\(remote): not a regular file or directory, not copied")
+      return 0
     } else {
       let fd = Glibc.open(local, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode_t(info.permissions))
       guard fd >= 0 else { throw SshError(.localFile, host: label, "cannot create \(local): \(Socket.errnoString())") }
@@ -409,7 +497,11 @@ extension SshConnection {
       do {
         total = try await download(sftp, from: remote, to: fd, localPath: local)
       } catch let error as LocalFileError {
+        Glibc.unlink(local)
         throw SshError(.localFile, host: label, error.description)
+      } catch {
+        Glibc.unlink(local)
+        throw error
       }
     }
     _ = chmod(local, mode_t(info.permissions))
@@ -422,6 +514,84 @@ extension SshConnection {
     }
     return total
   }
+
+  /// The server's canonical path of `path` (symbolic links resolved), remembered in `cache`.
+  private func realPath(_ sftp: OpaquePointer, _ path: String, cache: inout [String: String]) async throws -> String {
+    if let known = cache[path] { return known }
+    let buffer = ReadBuffer(capacity: 4096)
+    let length = UInt32(path.utf8.count)
+    let rc: Int32 = try await drive { () -> Int32? in
+      let rc = libssh2_sftp_symlink_ex(
+        sftp, path, length, buffer.pointer, UInt32(buffer.capacity), LIBSSH2_SFTP_REALPATH)
+      return rc == LibSSH2.eagain ? nil : rc
+    }
+    if rc < 0 { throw sftpError(sftp, rc, "resolve", path) }
+    let real = String(decoding: buffer.bytes(Int(rc)), as: UTF8.self)
+    cache[path] = real
+    return real
+  }
+
+  /// Removes the remote `path` (`~/` allowed): a file or symbolic link, or, with `recursive`, a
+  /// directory and everything in it (symbolic links are removed, never followed). A path that
+  /// does not exist is not an error.
+  public func remove(_ path: String, recursive: Bool = false) async throws {
+    let remote = Self.sftpPath(path)
+    try await withSftp { sftp in
+      var attributes = LIBSSH2_SFTP_ATTRIBUTES()
+      let length = UInt32(remote.utf8.count)
+      let rc: Int32 = try await drive { () -> Int32? in
+        let rc = libssh2_sftp_stat_ex(sftp, remote, length, LIBSSH2_SFTP_LSTAT, &attributes)
+        return rc == LibSSH2.eagain ? nil : rc
+      }
+      if rc != 0 {
+        if rc == LIBSSH2_ERROR_SFTP_PROTOCOL, Self.isNoSuchFile(libssh2_sftp_last_error(sftp)) { return }
+        throw sftpError(sftp, rc, "stat", remote)
+      }
+      let info = RemoteFileInfo(attributes)
+      guard info.isDirectory else { return try await removeFile(sftp, remote) }
+      guard recursive else {
+        throw SshError(.sftp(4), host: label, "cannot remove \(remote): a directory (remove it recursively)")
+      }
+      try await removeTree(sftp, remote)
+    }
+  }
+
+  private func removeTree(_ sftp: OpaquePointer, _ path: String) async throws {
+    for (entry, info) in try await listDirectory(sftp, path) {
+      let child = (path as NSString).appendingPathComponent(entry)
+      if info.isDirectory {
+        try await removeTree(sftp, child)
+      } else {
+        try await removeFile(sftp, child)
+      }
+    }
+    let length = UInt32(path.utf8.count)
+    let rc: Int32 = try await drive { () -> Int32? in
+      let rc = libssh2_sftp_rmdir_ex(sftp, path, length)
+      return rc == LibSSH2.eagain ? nil : rc
+    }
+    if rc != 0 { throw sftpError(sftp, rc, "remove directory", path) }
+  }
+
+  private func removeFile(_ sftp: OpaquePointer, _ path: String) async throws {
+    let length = UInt32(path.utf8.count)
+    let rc: Int32 = try await drive { () -> Int32? in
+      let rc = libssh2_sftp_unlink_ex(sftp, path, length)
+      return rc == LibSSH2.eagain ? nil : rc
+    }
+    if rc != 0 { throw sftpError(sftp, rc, "remove", path) }
+  }
+
+  /// Sets the permission bits of the remote `path` (`~/` allowed), whatever the server's umask.
+  public func setMode(_ path: String, _ mode: Int) async throws {
+    try await withSftp { try await setAttributes($0, Self.sftpPath(path), mode: UInt32(mode), times: nil) }
+  }
+}
+
+/// Whether `path` is a symbolic link (not followed).
+private func isSymbolicLink(_ path: String) -> Bool {
+  var info = stat()
+  return lstat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFLNK
 }
 
 /// `stat(2)` of a local path, or nil (errno set).

@@ -218,11 +218,16 @@ public final class Testbed: Sendable {
       var path = expandingTilde(requested)
       if !path.hasPrefix("/") { path = FileManager.default.currentDirectoryPath + "/" + path }
       path = (path as NSString).standardizingPath
-      try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-      if root {
-        chmod(path, 0o755)
-        try checkSearchable(path)
+      var before = stat()
+      let existed = lstat(path, &before) == 0
+      if existed && before.st_mode & S_IFMT == S_IFREG {
+        throw TestbedError.unsafeDirectory("\(path) is a file, not a directory; use another --dir")
       }
+      try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+      try checkPrivate(path, checkMode: existed)
+      // A new directory gets 755 whatever the umask; as root an existing one must be searchable.
+      if root || !existed { chmod(path, 0o755) }
+      if root { try checkSearchable(path) }
       return (path, false)
     }
     var base = "/tmp"
@@ -235,6 +240,40 @@ public final class Testbed: Sendable {
       try checkSearchable(path)
     }
     return (path, true)
+  }
+
+  /// The testbed directory holds `authorized_keys`: whoever can replace it can log in to the
+  /// testbed's hosts. It must be a real directory (not a symbolic link) owned by the caller and,
+  /// when `checkMode` (a directory that was there before), not writable by group or others.
+  static func checkPrivate(_ path: String, checkMode: Bool) throws {
+    var info = stat()
+    guard lstat(path, &info) == 0 else { throw TestbedError.system(call: "lstat \(path)", errno: errno) }
+    let fix = "use a directory of your own (--dir), e.g. a new one"
+    switch info.st_mode & S_IFMT {
+    case S_IFDIR: break
+    case S_IFLNK:
+      throw TestbedError.unsafeDirectory("\(path) is a symbolic link: give the directory itself, or \(fix)")
+    default:
+      throw TestbedError.unsafeDirectory("\(path) is not a directory; \(fix)")
+    }
+    let me = geteuid()
+    guard info.st_uid == me else {
+      throw TestbedError.unsafeDirectory(
+        "\(path) belongs to \(userName(info.st_uid)), not to \(userName(me)): its owner could replace "
+          + "authorized_keys there and log in to the testbed's hosts; \(fix)")
+    }
+    let mode = info.st_mode & 0o7777
+    if checkMode && mode & 0o022 != 0 {
+      throw TestbedError.unsafeDirectory(
+        "\(path) is writable by its group or by others (mode \(String(mode, radix: 8))): they could replace "
+          + "authorized_keys there and log in to the testbed's hosts; chmod go-w \(path), or \(fix)")
+    }
+  }
+
+  /// `name (uid N)`, or `uid N` without a passwd entry.
+  static func userName(_ uid: uid_t) -> String {
+    guard let entry = getpwuid(uid) else { return "uid \(uid)" }
+    return "\(String(cString: entry.pointee.pw_name)) (uid \(uid))"
   }
 
   /// As root, sshd reads authorized_keys as the testbed login: every ancestor must be searchable.

@@ -25,6 +25,9 @@ public enum TestbedError: Error, CustomStringConvertible, Sendable {
   /// The testbed directory cannot be read by the login user (as root, every ancestor of the
   /// directory must be searchable by others, since sshd reads authorized_keys as that user).
   case directoryNotAccessible(String)
+  /// The testbed directory is not safe to hold `authorized_keys`: owned by another user, writable
+  /// by group or others, a symbolic link, or not a directory.
+  case unsafeDirectory(String)
   /// No testbed description (`testbed.json`) in that directory, or an unreadable one.
   case noTestbed(directory: String)
   /// The testbed was already stopped.
@@ -45,6 +48,7 @@ public enum TestbedError: Error, CustomStringConvertible, Sendable {
     case .noFreePort: return "no free port found for the testbed"
     case .userSetup(let message): return "cannot set up the testbed login: \(message)"
     case .directoryNotAccessible(let message): return message
+    case .unsafeDirectory(let message): return message
     case .noTestbed(let directory): return "no testbed in \(directory) (no readable testbed.json)"
     case .stopped: return "the testbed is stopped"
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Testbed
 
 /// `aptestbed`: start, stop and inspect a persistent local testbed of sshd hosts.
@@ -33,7 +34,18 @@ extension Aptestbed {
     @OptionGroup var options: DirectoryOption
 
     func run() async throws {
-      let testbed = try await TestbedControl.up(hosts: hosts, directory: options.dir)
+      let testbed: Testbed
+      do {
+        testbed = try await TestbedControl.up(hosts: hosts, directory: options.dir)
+      } catch let error as TestbedError {
+        // A directory that cannot or must not be used is an input error (exit 2).
+        switch error {
+        case .unsafeDirectory, .directoryNotAccessible, .invalidHostCount:
+          FileHandle.standardError.write(Data("aptestbed: \(error)\n".utf8))
+          throw ExitCode(2)
+        default: throw error
+        }
+      }
       let first = testbed.hosts.first?.address ?? ""
       let last = testbed.hosts.last?.address ?? ""
       print(

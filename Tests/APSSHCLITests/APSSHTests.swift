@@ -169,7 +169,7 @@ import Testing
       fleet.auth + ["-r", "-s", "-i", directory + "/data.txt"] + fleet.targets([3]) + [script, "arg"])
     #expect(result.code == 0, "\(result.stderr)")
     #expect(result.stdout == "script arg included\n")
-    let body = await apssh(fleet.auth + ["-r", "-s"] + fleet.targets([3]) + ["echo body \"$1\"", "x"])
+    let body = await apssh(fleet.auth + ["-r", "--script-body", "echo body \"$1\""] + fleet.targets([3]) + ["x"])
     #expect(body.code == 0, "\(body.stderr)")
     #expect(body.stdout == "body x\n")
   }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Inventory
 import Testing
 
 @testable import APSSHCLI
@@ -46,5 +47,71 @@ import Testing
         ["-tc", "-th1,h2", "--raw", "--retr=3", "ls", "-l"], longOptions: long, separateCommand: true)
         == ["--time-colon-format", "-t", "h1,h2", "--raw-format", "--retries=3", "--", "ls", "-l"])
     #expect(Arguments.normalize(["-t", "h", "--", "-x"], longOptions: long) == ["-t", "h", "--", "-x"])
+  }
+
+  @Test func copyToolsRefuseTheOutputOptionsOfApssh() {
+    let refused: [[String]] = [
+      ["-o", "x"], ["-ox"], ["--out-dir=x"], ["--out", "x"], ["-d"], ["--date"], ["-f", "{line}"], ["-f{line}"],
+      ["--form", "x"], ["-tc"], ["--time-colon"], ["--raw-format"], ["--raw"], ["--json-max-output", "1K"],
+      ["-t", "h", "a", "-o", "x"],
+    ]
+    for words in refused {
+      let message = Arguments.copyRefusal(words, tool: "appull")
+      #expect(message?.hasPrefix("appull: ") == true, "\(words)")
+      #expect(message?.contains("is an output option of apssh, not of appull") == true, "\(words)")
+    }
+    #expect(Arguments.copyRefusal(["-o", "x"], tool: "appush")?.hasPrefix("appush: -o/--out-dir is") == true)
+    let accepted: [[String]] = [
+      ["-v"], ["-D"], ["--de"], ["--debug"], ["--json"], ["-r"], ["--rec"], ["--f"], ["--no-p"], ["-t", "h"],
+      ["-th1,h2"], ["-tnode"], ["a", "@:"], ["--", "-o", "@:"], ["-"], ["-n"], ["--dry-run"],
+    ]
+    for words in accepted {
+      #expect(Arguments.copyRefusal(words, tool: "appush") == nil, "\(words)")
+    }
+  }
+
+  /// Whatever the targets and the destination, appull refuses exactly when two hosts would write
+  /// to the same local path, and names them (a seeded property test).
+  @Test func pullDestinationsAreRefusedExactlyWhenTheyCollide() throws {
+    var random = SplitMix(state: 12)
+    let hosts = ["a.x.org", "a.y.org", "b.x.org", "10.0.0.1", "10.0.0.2", "c"]
+    let users = ["u", "v", nil]
+    let destinations = [
+      "out", "out/", "{host}", "{fqdn}", "{user}", "d/{host}-{user}", "{fqdn}.{user}", "x-{host}/y", "{user}/{fqdn}",
+    ]
+    for _ in 0..<2000 {
+      let count = Int.random(in: 1...4, using: &random)
+      let targets = try (0..<count).map { _ in
+        let user = users.randomElement(using: &random)!
+        return try Target.parse((user.map { $0 + "@" } ?? "") + hosts.randomElement(using: &random)!)
+      }
+      let destination = destinations.randomElement(using: &random)!
+      let expand = { (path: String, target: Target) in
+        CopyOptions.expand(path, target: target, user: target.user ?? "me")
+      }
+      let paths = targets.map { expand(destination, $0) }
+      let collides = Set(paths).count < paths.count
+      do {
+        try CopyOptions.checkDestination(destination, targets: targets, expand: expand)
+        #expect(!collides, "\(targets) \(destination)")
+      } catch let error as CLIError {
+        #expect(collides, "\(targets) \(destination): \(error.message)")
+        #expect(error.code == 2)
+        #expect(error.message.contains("would"), "\(error.message)")
+        #expect(error.message.contains(destination), "the destination is named: \(error.message)")
+      }
+    }
+  }
+}
+
+/// SplitMix64, seeded: random cases that can be replayed.
+struct SplitMix: RandomNumberGenerator {
+  var state: UInt64
+  mutating func next() -> UInt64 {
+    state &+= 0x9E37_79B9_7F4A_7C15
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
   }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import SshClient
+import Synchronization
 import Testbed
 import Testing
 
@@ -97,4 +98,60 @@ struct SftpTests {
     _ = try await connection.run("rm -rf \(base)")
     await connection.close()
   }
+
+  @Test("remove deletes a tree without following its symbolic links; a missing path is fine")
+  func removeTree() async throws {
+    let testbed = try await TestHosts.testbed()
+    let connection = TestHosts.connection(testbed, host: 12)
+    let base = "apssh-remove-\(UUID().uuidString)"
+    let setup = try await connection.run(
+      "mkdir -p \(base)/tree/sub \(base)/outside && echo keep > \(base)/outside/keep.txt"
+        + " && echo x > \(base)/tree/sub/x && ln -s ../../outside \(base)/tree/sub/out && ln -s nowhere \(base)/tree/dead"
+    )
+    #expect(setup.status == .code(0))
+    try await connection.remove(base + "/tree", recursive: true)
+    #expect(try await connection.stat(base + "/tree") == nil)
+    #expect(try await connection.stat(base + "/outside/keep.txt")?.size == 5, "the link's target stays")
+    try await connection.remove(base + "/tree", recursive: true)
+    await #expect(throws: SshError.self) { try await connection.remove(base + "/outside") }
+    try await connection.remove(base + "/outside/keep.txt")
+    #expect(try await connection.stat(base + "/outside/keep.txt") == nil)
+    _ = try await connection.run("rm -rf \(base)")
+    await connection.close()
+  }
+
+  @Test("symbolic link loops are skipped both ways, with a warning each, and the rest is copied")
+  func loopsInTrees() async throws {
+    let testbed = try await TestHosts.testbed()
+    let connection = TestHosts.connection(testbed, host: 12)
+    let directory = try TestHosts.temporaryDirectory()
+    let tree = directory + "/tree"
+    try FileManager.default.createDirectory(atPath: tree + "/a", withIntermediateDirectories: true)
+    try "f\n".write(toFile: tree + "/a/f.txt", atomically: true, encoding: .utf8)
+    try FileManager.default.createSymbolicLink(atPath: tree + "/a/loop", withDestinationPath: "..")
+    let warnings = Warnings()
+    let base = "apssh-loops-\(UUID().uuidString)"
+    try await connection.makeDirectory(base)
+    try await connection.put([tree], to: base, recursive: true, warnings: { warnings.add($0) })
+    #expect(warnings.all == ["\(tree)/a/loop: directory loop (the same directory as \(tree)), not copied"])
+    #expect(try await connection.stat(base + "/tree/a/f.txt")?.size == 2)
+    #expect(try await connection.stat(base + "/tree/a/loop") == nil)
+    // The same loop on the server side, pulled back.
+    let link = try await connection.run("ln -s .. \(base)/tree/a/loop")
+    #expect(link.status == .code(0))
+    let back = Warnings()
+    try await connection.get([base + "/tree"], to: directory + "/back", recursive: true, warnings: { back.add($0) })
+    #expect(back.all == ["\(base)/tree/a/loop: directory loop (a symbolic link back to \(base)/tree), not copied"])
+    #expect(try String(contentsOfFile: directory + "/back/a/f.txt", encoding: .utf8) == "f\n")
+    #expect(!FileManager.default.fileExists(atPath: directory + "/back/a/loop"))
+    try await connection.remove(base, recursive: true)
+    await connection.close()
+  }
+}
+
+/// Warnings collected from a transfer.
+final class Warnings: Sendable {
+  private let lines = Mutex<[String]>([])
+  func add(_ line: String) { lines.withLock { $0.append(line) } }
+  var all: [String] { lines.withLock { $0 } }
 }

@@ -181,6 +181,31 @@ import Testing
     #expect(killed.exitStatus == .signal("KILL"))
   }
 
+  /// Scripts installed on a LocalNode are private while they run and removed afterwards, unless
+  /// `keepScript`.
+  @Test func localScriptsAreRemoved() async throws {
+    let name = "local-\(UUID().uuidString.prefix(8)).sh"
+    let workdir = (ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()) + "/.apssh-remote"
+    func left() -> [String] {
+      ((try? FileManager.default.contentsOfDirectory(atPath: workdir)) ?? []).filter { $0.hasPrefix(name) }
+    }
+    let sink = BufferSink()
+    let node = LocalNode(formatter: HostFormatter(sink: sink))
+    let job = SshJob(
+      node: node,
+      commands: [
+        RunString("#!/bin/sh\nstat -c %a \"$0\" \"$(dirname \"$0\")\"\n", remoteName: name),
+        RunString("exit 3", remoteName: name, allowedExits: [3]),
+      ])
+    #expect(try await Fleet.run(job))
+    #expect(sink.stdoutText == "LOCALNODE:700\nLOCALNODE:700\n")
+    #expect(left().isEmpty, "\(left())")
+    let kept = SshJob(node: node, command: RunString("true", remoteName: name, keepScript: true))
+    #expect(try await Fleet.run(kept))
+    #expect(left().count == 1)
+    for file in left() { try FileManager.default.removeItem(atPath: workdir + "/" + file) }
+  }
+
   /// Scenario 19: verbose commands report what they do on stderr; Push/Pull then a local diff.
   @Test func verboseCommands() async throws {
     let testbed = try await Fleet.shared()

@@ -138,6 +138,35 @@ struct TestbedTests {
     }
   }
 
+  @Test func unsafeDirectoryIsRefused() async throws {
+    let directory = "/tmp/apssh-testbed-unsafe-test-\(UUID().uuidString.prefix(8))"
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+    chmod(directory, 0o770)
+    await #expect {
+      _ = try await Testbed.start(hosts: 1, directory: directory)
+    } throws: { error in
+      guard case TestbedError.unsafeDirectory(let message) = error else { return false }
+      return message.contains("writable by its group or by others (mode 770)")
+    }
+    if geteuid() == 0, let nobody = getpwnam("nobody") {
+      chmod(directory, 0o755)
+      chown(directory, nobody.pointee.pw_uid, nobody.pointee.pw_gid)
+      await #expect {
+        _ = try await Testbed.start(hosts: 1, directory: directory)
+      } throws: { error in
+        guard case TestbedError.unsafeDirectory(let message) = error else { return false }
+        return message.contains("belongs to nobody")
+      }
+    }
+    #expect(!FileManager.default.fileExists(atPath: directory + "/authorized_keys"))
+    // A directory of one's own, private, is used (and a new one made with 755 whatever the umask).
+    chown(directory, geteuid(), getegid())
+    chmod(directory, 0o700)
+    let testbed = try await Testbed.start(hosts: 1, directory: directory)
+    await testbed.stop()
+  }
+
   private func checkPersistent(_ testbed: Testbed, directory: String) async throws {
     #expect(testbed.persistent && !testbed.ownsDirectory)
     let status = try TestbedControl.status(directory: directory)

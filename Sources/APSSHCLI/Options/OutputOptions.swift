@@ -161,3 +161,39 @@ public struct OutputOptions: ParsableArguments, Sendable {
   /// Creates default options.
   public init() {}
 }
+
+/// The output options of `appush` and `appull`: verbosity, progress and `--json`. A copy prints no
+/// remote output, so the formats and output files of apssh (`-tc -f -o -d --raw-format
+/// --json-max-output`) are not among them.
+public struct CopyOutputOptions: ParsableArguments, Sendable {
+  /// Connection events on stderr.
+  @Flag(
+    name: [.customShort("v"), .customLong("verbose")],
+    help: "Report connections, sessions and scheduler events on stderr.")
+  public var verbose = false
+
+  /// Extra debug lines.
+  @Flag(name: [.customShort("D"), .customLong("debug")], help: "Extra debug output.")
+  public var debug = false
+
+  /// No live progress line.
+  @Flag(name: .customLong("no-progress"), help: "No live progress line on stderr (it is only shown on a terminal).")
+  public var noProgress = false
+
+  /// One JSON document on stdout at the end.
+  @Flag(name: .customLong("json"), help: "Print one JSON document on stdout at the end, a record per host.")
+  public var json = false
+
+  /// Creates default options.
+  public init() {}
+
+  /// The same choices as apssh's output options (the others at their defaults), for the run.
+  func outputOptions() throws -> OutputOptions {
+    var words: [String] = []
+    if verbose { words.append("--verbose") }
+    if debug { words.append("--debug") }
+    if noProgress { words.append("--no-progress") }
+    if json { words.append("--json") }
+    return try OutputOptions.parse(words)
+  }
+}

@@ -118,6 +118,13 @@ public struct CommandContext: Sendable {
     if verbose { node.formatter.event(.message(text()), from: node.origin) }
   }
 
+  /// Reports `text` as a line `warning: <text>` of the node's stderr, verbose or not (a file a
+  /// copy skipped, a remote script that could not be removed): the formatter prefixes it with
+  /// the host, `--json` keeps it in the host's record.
+  public func warning(_ text: String) {
+    node.formatter.lines(Array("warning: \(text)\n".utf8)[...], stream: .stderr, from: node.origin)
+  }
+
   /// Runs `commandLine` on the node within what is left of the time limit: stdout to the node's
   /// formatter, or into `capture`; stderr to the formatter. Partial last lines are flushed at the
   /// end. A remote command cancelled or timed out is stopped (see `SshConnection.execute`).

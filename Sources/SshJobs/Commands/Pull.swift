@@ -3,6 +3,10 @@ import SshClient
 /// Copies remote files (or directories, with `recursive`) from the node by SFTP, like `scp`: into
 /// `localPath` when it is an existing directory, else to that name. Relative remote paths are
 /// relative to the remote home; `~/` works.
+///
+/// In a directory tree, symbolic links are followed; a loop, a link to nothing or a special file
+/// is skipped with a `warning: …` line on the host's stderr, and the rest is copied (see
+/// `SshConnection.get`).
 public struct Pull: Command {
   /// The remote files.
   public let remotePaths: [String]
@@ -43,7 +47,8 @@ public struct Pull: Command {
     let connection = try await context.sshConnection(for: "Pull")
     context.message("Pull: remotepaths=\(remotePaths), localpath=\(localPath)")
     try await context.withinTimeLimit(labelLine) { [self] in
-      try await connection.get(remotePaths, to: localPath, recursive: recursive, preserve: preserve)
+      try await connection.get(
+        remotePaths, to: localPath, recursive: recursive, preserve: preserve, warnings: { context.warning($0) })
     }
     context.message("Pull done")
     return .code(0)

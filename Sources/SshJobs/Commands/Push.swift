@@ -3,6 +3,10 @@ import SshClient
 /// Copies local files (or directories, with `recursive`) to the node by SFTP, like `scp`: into
 /// `remotePath` when it is an existing directory, else to that name. Relative remote paths are
 /// relative to the remote home; `~/` works.
+///
+/// In a directory tree, symbolic links are followed; a loop, a link to nothing or a special file
+/// is skipped with a `warning: …` line on the host's stderr, and the rest is copied (see
+/// `SshConnection.put`).
 public struct Push: Command {
   /// The local files.
   public let localPaths: [String]
@@ -43,7 +47,8 @@ public struct Push: Command {
     let connection = try await context.sshConnection(for: "Push")
     context.message("Push: localpaths=\(localPaths), remotepath=\(remotePath)")
     try await context.withinTimeLimit(labelLine) { [self] in
-      try await connection.put(localPaths, to: remotePath, recursive: recursive, preserve: preserve)
+      try await connection.put(
+        localPaths, to: remotePath, recursive: recursive, preserve: preserve, warnings: { context.warning($0) })
     }
     context.message("Push done")
     return .code(0)

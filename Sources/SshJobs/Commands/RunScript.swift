@@ -1,7 +1,8 @@
 import SshClient
 
-/// Copies a local script to the node (SFTP, to `~/.apssh-remote/` under a unique name) with its
-/// includes beside it, then runs it with `args`: `RunScript("setup.sh", "arg1", includes: ["lib.sh"])`.
+/// Copies a local script to the node (SFTP, to `~/.apssh-remote/` under a unique name, private:
+/// mode 700) with its includes beside it, then runs it with `args`, and removes it once it has
+/// ended, unless `keepScript`: `RunScript("setup.sh", "arg1", includes: ["lib.sh"])`.
 ///
 /// With `verbose`, the script runs through `bash -x`. A missing local script throws `CommandError`.
 public struct RunScript: Command {
@@ -25,23 +26,26 @@ public struct RunScript: Command {
   public var timeout: Duration?
   /// What the script reads on its standard input (end-of-file at once by default).
   public var stdin: CommandInput
+  /// Whether the script installed in `~/.apssh-remote/` stays there after the run (by default
+  /// it is removed once the command has ended, whatever the outcome).
+  public var keepScript: Bool
 
   /// Creates the command.
   public init(
     _ localPath: String, _ args: String..., includes: [String] = [], label: String? = nil,
     allowedExits: [AllowedExit] = [], capture: Capture? = nil, variables: Variables? = nil, verbose: Bool = false,
-    timeout: Duration? = nil, stdin: CommandInput = .none
+    timeout: Duration? = nil, stdin: CommandInput = .none, keepScript: Bool = false
   ) {
     self.init(
       localPath: localPath, args: args, includes: includes, label: label, allowedExits: allowedExits,
-      capture: capture, variables: variables, verbose: verbose, timeout: timeout, stdin: stdin)
+      capture: capture, variables: variables, verbose: verbose, timeout: timeout, stdin: stdin, keepScript: keepScript)
   }
 
   /// Creates the command with an array of arguments.
   public init(
     localPath: String, args: [String], includes: [String] = [], label: String? = nil,
     allowedExits: [AllowedExit] = [], capture: Capture? = nil, variables: Variables? = nil, verbose: Bool = false,
-    timeout: Duration? = nil, stdin: CommandInput = .none
+    timeout: Duration? = nil, stdin: CommandInput = .none, keepScript: Bool = false
   ) {
     self.localPath = localPath
     self.args = args
@@ -53,12 +57,14 @@ public struct RunScript: Command {
     self.verbose = verbose
     self.timeout = timeout
     self.stdin = stdin
+    self.keepScript = keepScript
   }
 
   private var script: RemoteScript {
     RemoteScript(
       source: .file(localPath), name: baseName(localPath), args: args, includes: includes, capture: capture,
-      variables: variables, stdin: stdin, kind: "RunScript")
+      variables: variables, stdin: stdin, kind: "RunScript",
+      keep: keepScript)
   }
 
   /// `RunScript: <script name> <args>`.

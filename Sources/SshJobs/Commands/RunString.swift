@@ -1,7 +1,8 @@
 import SshClient
 
 /// Writes a script given as a string to the node (to `~/.apssh-remote/`, under a unique name, mode
-/// 755), with includes beside it, then runs it with `args`:
+/// 700), with includes beside it, then runs it with `args`, and removes it once it has ended,
+/// unless `keepScript`:
 /// `RunString("#!/bin/bash\necho $1", "hello", remoteName: "greet.sh")`.
 public struct RunString: Command {
   /// The script's text (usually starting with a `#!` line).
@@ -26,23 +27,26 @@ public struct RunString: Command {
   public var timeout: Duration?
   /// What the script reads on its standard input (end-of-file at once by default).
   public var stdin: CommandInput
+  /// Whether the script installed in `~/.apssh-remote/` stays there after the run (by default
+  /// it is removed once the command has ended, whatever the outcome).
+  public var keepScript: Bool
 
   /// Creates the command.
   public init(
     _ body: String, _ args: String..., remoteName: String? = nil, includes: [String] = [], label: String? = nil,
     allowedExits: [AllowedExit] = [], capture: Capture? = nil, variables: Variables? = nil, verbose: Bool = false,
-    timeout: Duration? = nil, stdin: CommandInput = .none
+    timeout: Duration? = nil, stdin: CommandInput = .none, keepScript: Bool = false
   ) {
     self.init(
       body: body, args: args, remoteName: remoteName, includes: includes, label: label, allowedExits: allowedExits,
-      capture: capture, variables: variables, verbose: verbose, timeout: timeout, stdin: stdin)
+      capture: capture, variables: variables, verbose: verbose, timeout: timeout, stdin: stdin, keepScript: keepScript)
   }
 
   /// Creates the command with an array of arguments.
   public init(
     body: String, args: [String], remoteName: String? = nil, includes: [String] = [], label: String? = nil,
     allowedExits: [AllowedExit] = [], capture: Capture? = nil, variables: Variables? = nil, verbose: Bool = false,
-    timeout: Duration? = nil, stdin: CommandInput = .none
+    timeout: Duration? = nil, stdin: CommandInput = .none, keepScript: Bool = false
   ) {
     self.body = body
     self.args = args
@@ -55,12 +59,14 @@ public struct RunString: Command {
     self.verbose = verbose
     self.timeout = timeout
     self.stdin = stdin
+    self.keepScript = keepScript
   }
 
   private var script: RemoteScript {
     RemoteScript(
       source: .body(body), name: remoteName.map(baseName) ?? "script", args: args, includes: includes,
-      capture: capture, variables: variables, stdin: stdin, kind: "RunString")
+      capture: capture, variables: variables, stdin: stdin, kind: "RunString",
+      keep: keepScript)
   }
 
   /// `RunString: <first meaningful line, cut at 15 characters> <args>`.
