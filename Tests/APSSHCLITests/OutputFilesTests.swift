@@ -153,9 +153,10 @@ import Testing
       #expect(result.code == 2, "\(options)")
       #expect(result.stderr.contains(message), "\(options): \(result.stderr)")
     }
-    let copy = await appush(["--raw-format", "-tc", "-t", "h", "a", "@:"])
+    // The copies have no output formats at all (PushPullTests.copiesHaveNoOutputOptions).
+    let copy = await appush(["--raw-format", "-t", "h", "a", "@:"])
     #expect(copy.code == 2)
-    #expect(copy.stderr.contains("--raw-format and -tc cannot be used together"), "\(copy.stderr)")
+    #expect(copy.stderr.contains("not of appush"), "\(copy.stderr)")
     // Files and the JSON document go together: the files hold the output, the document the rest.
     let both = await apssh(["--json", "-o", "x", "-t", "h", "-L"])
     #expect(both.code == 0, "\(both.stderr)")
