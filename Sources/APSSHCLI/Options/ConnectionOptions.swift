@@ -24,7 +24,7 @@ public struct ConnectionOptions: ParsableArguments, Sendable {
   public var okIfNoKey = false
 
   /// Connection attempts per host.
-  @Option(name: .customLong("retries"), help: "Connection attempts per host (default 1).")
+  @Option(name: .customLong("retries"), help: "Connection attempts per host.")
   public var retries: Int = 1
 
   /// Limit of each remote command (or transfer).

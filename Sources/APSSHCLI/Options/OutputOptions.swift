@@ -53,7 +53,7 @@ public struct OutputOptions: ParsableArguments, Sendable {
   @Option(
     name: .customLong("json-max-output"),
     help: ArgumentHelp(
-      "With --json: the most output kept per host and stream (default 1M; 64K, 10M…).", valueName: "SIZE"))
+      "With --json: the most output kept per host and stream (64K, 1M, 10M…).", valueName: "SIZE"))
   public var jsonMaxOutput: String = "1M"
 
   /// `--json-max-output` in bytes.
