@@ -83,11 +83,13 @@ let package = Package(
     .executableTarget(
       name: "asyncjobs-demo", dependencies: ["AsyncJobs"], path: "examples/asyncjobs-demo", swiftSettings: strict),
 
+    // What several test targets share (a seeded random generator).
+    .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
     .testTarget(name: "AsyncJobsTests", dependencies: ["AsyncJobs"], swiftSettings: strict),
-    .testTarget(name: "SshClientTests", dependencies: ["SshClient", "Testbed"], swiftSettings: strict),
-    .testTarget(name: "SshJobsTests", dependencies: ["SshJobs", "Testbed"], swiftSettings: strict),
+    .testTarget(name: "SshClientTests", dependencies: ["SshClient", "Testbed", "TestSupport"], swiftSettings: strict),
+    .testTarget(name: "SshJobsTests", dependencies: ["SshJobs", "Testbed", "TestSupport"], swiftSettings: strict),
     .testTarget(name: "TestbedTests", dependencies: ["Testbed"], swiftSettings: strict),
-    .testTarget(name: "InventoryTests", dependencies: ["Inventory", "SshJobs"], swiftSettings: strict),
-    .testTarget(name: "APSSHCLITests", dependencies: ["APSSHCLI", "Testbed"], swiftSettings: strict),
+    .testTarget(name: "InventoryTests", dependencies: ["Inventory", "SshJobs", "TestSupport"], swiftSettings: strict),
+    .testTarget(name: "APSSHCLITests", dependencies: ["APSSHCLI", "Testbed", "TestSupport"], swiftSettings: strict),
   ]
 )

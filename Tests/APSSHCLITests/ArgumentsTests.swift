@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Inventory
+import TestSupport
 import Testing
 
 @testable import APSSHCLI
@@ -73,7 +74,7 @@ import Testing
   /// Whatever the targets and the destination, appull refuses exactly when two hosts would write
   /// to the same local path, and names them (a seeded property test).
   @Test func pullDestinationsAreRefusedExactlyWhenTheyCollide() throws {
-    var random = SplitMix(state: 12)
+    var random = SeededRandom(seed: 12)
     let hosts = ["a.x.org", "a.y.org", "b.x.org", "10.0.0.1", "10.0.0.2", "c"]
     let users = ["u", "v", nil]
     let destinations = [
@@ -101,17 +102,5 @@ import Testing
         #expect(error.message.contains(destination), "the destination is named: \(error.message)")
       }
     }
-  }
-}
-
-/// SplitMix64, seeded: random cases that can be replayed.
-struct SplitMix: RandomNumberGenerator {
-  var state: UInt64
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
   }
 }

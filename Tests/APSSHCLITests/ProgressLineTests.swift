@@ -1,5 +1,6 @@
 import Foundation
 import SshJobs
+import TestSupport
 import Testing
 
 @testable import APSSHCLI
@@ -31,7 +32,7 @@ import Testing
   }
 
   @Test func randomTextsFitAndAreCutOnlyBetweenCharacters() {
-    var random = SplitMix(state: 2024)
+    var random = SeededRandom(seed: 2024)
     let pieces: [String] = ["a", " ", "漢", "🚀", "e\u{301}", "👨‍👩‍👧", "é", "/", "…", "\u{1B}", "ß", "ｱ", "9"]
     for _ in 0..<3_000 {
       let text = (0..<Int(random.next() % 40)).map { _ in pieces[Int(random.next() % UInt64(pieces.count))] }.joined()

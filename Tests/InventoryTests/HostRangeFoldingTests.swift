@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 
 @testable import Inventory
@@ -14,7 +15,7 @@ import Testing
   }
 
   @Test func foldingThenExpandingGivesTheNamesBack() throws {
-    var generator = SystemRandomNumberGenerator()
+    var generator = SeededRandom(seed: 103)
     let prefixes = ["node", "n", "10.0.0.", "r1n", "host-", "", "db"]
     let suffixes = ["", ".lab", "-eth0", "x"]
     for _ in 0..<500 {

@@ -1,5 +1,6 @@
 import Foundation
 import SshJobs
+import TestSupport
 import Testing
 
 @testable import Inventory
@@ -7,17 +8,6 @@ import Testing
 /// Random and adversarial input for every parser: each input gives a result or an error that
 /// says where — never a crash or a hang. Seeded, so a failure can be replayed.
 @Suite(.timeLimit(.minutes(2))) struct ParserFuzzTests {
-  /// SplitMix64: a small generator with a fixed seed.
-  struct Seeded: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-      state &+= 0x9E37_79B9_7F4A_7C15
-      var z = state
-      z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-      z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-      return z ^ (z >> 31)
-    }
-  }
 
   /// Pieces that parsers treat specially.
   static let pieces = [
@@ -28,7 +18,7 @@ import Testing
   ]
 
   /// `seed` mutated a few times: pieces inserted, spans deleted or repeated, truncated.
-  static func mutate(_ seed: String, _ random: inout Seeded) -> String {
+  static func mutate(_ seed: String, _ random: inout SeededRandom) -> String {
     var text = Array(seed.unicodeScalars)
     for _ in 0..<Int.random(in: 1...6, using: &random) {
       let position = text.isEmpty ? 0 : Int.random(in: 0...text.count, using: &random)
@@ -70,7 +60,7 @@ import Testing
   }
 
   @Test func yamlInventories() {
-    var random = Seeded(state: 1)
+    var random = SeededRandom(seed: 1)
     let seeds = Self.seeds("inventories", ["yaml"]) + ["all:\n  hosts:\n    h[1-3]:\n      port: 22\n"]
     for _ in 0..<1500 {
       let text = Self.mutate(seeds.randomElement(using: &random)!, &random)
@@ -79,7 +69,7 @@ import Testing
   }
 
   @Test func iniInventories() {
-    var random = Seeded(state: 2)
+    var random = SeededRandom(seed: 2)
     let seeds = Self.seeds("inventories", ["ini"]) + ["[web]\nw[1-2] ansible_port=2222\n[web:vars]\nuser=me\n"]
     for _ in 0..<1500 {
       let text = Self.mutate(seeds.randomElement(using: &random)!, &random)
@@ -88,7 +78,7 @@ import Testing
   }
 
   @Test func scenarios() {
-    var random = Seeded(state: 3)
+    var random = SeededRandom(seed: 3)
     let seeds = Self.seeds("examples/scenarios", ["yaml"])
     let resolver = TargetResolver(fallbackDirectory: nil)
     for _ in 0..<1500 {
@@ -100,7 +90,7 @@ import Testing
   }
 
   @Test func targetsAndRanges() {
-    var random = Seeded(state: 4)
+    var random = SeededRandom(seed: 4)
     let seeds = [
       "user@host:22", "gw->h[1-3]", "a->b->c", "None->x", "[::1]:2222", "10.0.0.[1:8]", "n[01-16]", "r[1-2]n[a-c]",
     ]
@@ -118,7 +108,7 @@ import Testing
   }
 
   @Test func templates() {
-    var random = Seeded(state: 5)
+    var random = SeededRandom(seed: 5)
     let seeds = ["echo {{ a }} and {{ b | raw }}", "{{ '{{' }}.Name}}", "plain text", "{{x}}{{y}}"]
     for _ in 0..<3000 {
       let text = Self.mutate(seeds.randomElement(using: &random)!, &random)

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import SshClient
@@ -138,7 +139,7 @@ struct KeyFileTests {
 
   @Test("random bytes never crash the recognition, and are never taken for a private key")
   func randomBytes() {
-    var generator = SeededGenerator(seed: 12)
+    var generator = SeededRandom(seed: 12)
     let pieces = [
       "-----BEGIN OPENSSH PRIVATE KEY-----", "-----END OPENSSH PRIVATE KEY-----", "b3BlbnNzaC1rZXktdjEA", "AAAA",
       "ssh-ed25519 ", "\n", "=", "PuTTY-User-Key-File-", "-----BEGIN ",
@@ -233,18 +234,5 @@ struct KeyFileTests {
     #expect(await KeyFile.check(plain + ".pub", passphraseAvailable: false) == .publicKey(hasPubSuffix: true))
     #expect(await KeyFile.check("/etc/passwd", passphraseAvailable: false) == .notPrivateKey(detail: nil))
     #expect(await KeyFile.check(directory, passphraseAvailable: false) == .isDirectory)
-  }
-}
-
-/// A small deterministic generator (SplitMix64), so that random cases are the same on every run.
-struct SeededGenerator: RandomNumberGenerator {
-  private var state: UInt64
-  init(seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
   }
 }

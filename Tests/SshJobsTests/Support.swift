@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testbed
 
 @testable import SshJobs
@@ -75,22 +76,4 @@ enum Fleet {
 extension SshJob {
   /// The result as an exit status.
   var exitStatus: ExitStatus? { result as? ExitStatus }
-}
-
-/// SplitMix64 with a fixed seed, for seeded random tests (a failure can be replayed).
-struct SeededRandom: RandomNumberGenerator {
-  var state: UInt64
-
-  init(seed: UInt64) { state = seed }
-
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-
-  /// A number in `0..<bound` (0 when `bound` is 0).
-  mutating func next(upTo bound: Int) -> Int { bound > 0 ? Int(next() % UInt64(bound)) : 0 }
 }
