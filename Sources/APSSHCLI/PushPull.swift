@@ -18,7 +18,7 @@ enum CopyMode: String {
 struct CopyOptions: ParsableArguments {
   @OptionGroup var targetOptions: TargetOptions
   @OptionGroup var connection: ConnectionOptions
-  @OptionGroup var output: CopyOutputOptions
+  @OptionGroup var output: ReportOptions
   @OptionGroup var result: ResultOptions
 
   @Flag(name: [.customShort("r"), .customLong("recursive")], help: "Copy directories recursively.")

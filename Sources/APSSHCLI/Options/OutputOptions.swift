@@ -29,25 +29,29 @@ public struct OutputOptions: ParsableArguments, Sendable {
     help: "Like -o with a directory named after the time (%Y-%m-%d@%H:%M).")
   public var dateTime = false
 
-  /// Connection events on stderr.
-  @Flag(
-    name: [.customShort("v"), .customLong("verbose")],
-    help: "Report connections, sessions and scheduler events on stderr.")
-  public var verbose = false
+  /// Verbosity, progress and `--json`: what the copy tools have too.
+  @OptionGroup public var report: ReportOptions
 
-  /// Extra debug lines.
-  @Flag(name: [.customShort("D"), .customLong("debug")], help: "Extra debug output.")
-  public var debug = false
-
-  /// No live progress line.
-  @Flag(name: .customLong("no-progress"), help: "No live progress line on stderr (it is only shown on a terminal).")
-  public var noProgress = false
-
-  /// One JSON document on stdout at the end.
-  @Flag(
-    name: .customLong("json"),
-    help: "Print one JSON document on stdout at the end, a record per host (remote output included in it).")
-  public var json = false
+  /// Connection events on stderr (`-v`).
+  public var verbose: Bool {
+    get { report.verbose }
+    set { report.verbose = newValue }
+  }
+  /// Extra debug lines (`-D`).
+  public var debug: Bool {
+    get { report.debug }
+    set { report.debug = newValue }
+  }
+  /// No live progress line (`--no-progress`).
+  public var noProgress: Bool {
+    get { report.noProgress }
+    set { report.noProgress = newValue }
+  }
+  /// One JSON document on stdout at the end (`--json`).
+  public var json: Bool {
+    get { report.json }
+    set { report.json = newValue }
+  }
 
   /// The most output kept per host and stream in the JSON document.
   @Option(
@@ -162,10 +166,10 @@ public struct OutputOptions: ParsableArguments, Sendable {
   public init() {}
 }
 
-/// The output options of `appush` and `appull`: verbosity, progress and `--json`. A copy prints no
-/// remote output, so the formats and output files of apssh (`-tc -f -o -d --raw-format
-/// --json-max-output`) are not among them.
-public struct CopyOutputOptions: ParsableArguments, Sendable {
+/// The output options of every tool, `appush` and `appull` included: verbosity, progress and
+/// `--json`. A copy prints no remote output, so the formats and output files of apssh (`-tc -f -o
+/// -d --raw-format --json-max-output`, in ``OutputOptions``) are not among them.
+public struct ReportOptions: ParsableArguments, Sendable {
   /// Connection events on stderr.
   @Flag(
     name: [.customShort("v"), .customLong("verbose")],
@@ -187,13 +191,10 @@ public struct CopyOutputOptions: ParsableArguments, Sendable {
   /// Creates default options.
   public init() {}
 
-  /// The same choices as apssh's output options (the others at their defaults), for the run.
+  /// apssh's output options with these choices (the others at their defaults), for the run.
   func outputOptions() throws -> OutputOptions {
-    var words: [String] = []
-    if verbose { words.append("--verbose") }
-    if debug { words.append("--debug") }
-    if noProgress { words.append("--no-progress") }
-    if json { words.append("--json") }
-    return try OutputOptions.parse(words)
+    var options = try OutputOptions.parse([])  // parsed: options made by `init()` cannot be read
+    options.report = self
+    return options
   }
 }
