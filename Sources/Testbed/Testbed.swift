@@ -475,13 +475,16 @@ public final class Testbed: Sendable {
     try testbedDescription.save()
   }
 
-  /// Writes known_hosts: every host, then the fault hosts' lines.
+  /// Writes known_hosts: every host, then the fault hosts' lines. Under the state's lock: two
+  /// fault hosts started at once each write the file, and the write with fewer lines must not
+  /// land last (a fault host's line was lost that way, and ssh refused its unknown key).
   func writeKnownHosts() throws {
-    let extra = state.withLock { $0.extraKnownHosts }
     let lines = hosts.map {
       TestbedFiles.knownHostsLine(address: $0.address, port: port, publicKey: hostPublicKey)
     }
-    try FileIO.write((lines + extra).joined(), to: knownHostsPath)
+    try state.withLock { state in
+      try FileIO.write((lines + state.extraKnownHosts).joined(), to: knownHostsPath)
+    }
   }
 
   // MARK: - Stop
