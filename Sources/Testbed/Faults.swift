@@ -157,7 +157,7 @@ extension Testbed {
       throw TestbedError.stopped
     }
     try writeKnownHosts()
-    try testbedDescription.save()
+    try saveDescription()
     return TestbedHost(address: address, port: port, name: name, sshdIndex: -1)
   }
 
@@ -178,6 +178,6 @@ extension Testbed {
     ProcessTree.signal(group: pid, and: descendants, SIGKILL)
     _ = await Subprocess.wait(pid, timeout: .seconds(2))
     if let watchdog = process.watchdogPid { _ = await Subprocess.wait(watchdog, timeout: .seconds(1)) }
-    try? testbedDescription.save()
+    try? saveDescription()
   }
 }

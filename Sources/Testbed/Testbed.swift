@@ -105,8 +105,17 @@ public final class Testbed: Sendable {
 
   /// What `testbed.json` holds.
   public var testbedDescription: TestbedDescription {
-    let processes = state.withLock { $0.processes }
-    return TestbedDescription(
+    description(processes: state.withLock { $0.processes })
+  }
+
+  /// Writes `testbed.json` under the state's lock, so that of two writes made as fault hosts start
+  /// at once, the one that lands last lists every process.
+  func saveDescription() throws {
+    try state.withLock { state in try description(processes: state.processes).save() }
+  }
+
+  private func description(processes: [SshdProcess]) -> TestbedDescription {
+    TestbedDescription(
       directory: directory, port: port, user: user.name, hosts: hosts, userKeyPath: userKeyPath,
       encryptedKeyPath: encryptedKeyPath, keyPassphrase: keyPassphrase,
       knownHostsPath: knownHostsPath, sshConfigPath: sshConfigPath, inventoryPath: inventoryPath,
@@ -472,7 +481,7 @@ public final class Testbed: Sendable {
       TestbedFiles.sshConfig(
         user: user.name, port: port, keyPath: userKeyPath, knownHostsPath: knownHostsPath),
       to: sshConfigPath)
-    try testbedDescription.save()
+    try saveDescription()
   }
 
   /// Writes known_hosts: every host, then the fault hosts' lines. Under the state's lock: two
